@@ -1,0 +1,81 @@
+// swift-tools-version: 6.1
+//
+// Outpost: an offline-first, storage-partitioned client data layer for many
+// independent Sovereign servers, plus the deterministic simulator that tests it.
+import PackageDescription
+
+let package = Package(
+    name: "Outpost",
+    platforms: [.macOS(.v13), .iOS(.v16)],
+    products: [
+        .library(name: "OutpostStore", targets: ["OutpostStore"]),
+        .library(name: "OutpostWire", targets: ["OutpostWire"]),
+        .library(name: "OutpostJSONSchema", targets: ["OutpostJSONSchema"]),
+        .executable(name: "outpost-sim", targets: ["outpost-sim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Layer 1: C bindings. SQLCipher only: the plain libsqlite3 exports the same symbols.
+        .systemLibrary(
+            name: "CSQLCipher",
+            pkgConfig: "sqlcipher",
+            providers: [.apt(["libsqlcipher-dev"]), .brew(["sqlcipher"])]
+        ),
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"]), .brew(["libsodium"])]
+        ),
+
+        // The single source of truth for every persistent and wire format. Code loads the
+        // SQL migrations and JSON Schemas from here as resources; the protobuf file is the
+        // input of the committed generated code in OutpostWire.
+        .target(
+            name: "OutpostSchemas",
+            path: "Schemas",
+            exclude: ["README.md", "proto"],
+            resources: [.copy("sql"), .copy("json")]
+        ),
+
+        // A small JSON Schema (draft 2020-12 subset) validator for the files in Schemas/json.
+        .target(name: "OutpostJSONSchema"),
+
+        // Layer 2: the Sovereign v1 wire types and codec.
+        .target(
+            name: "OutpostWire",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+
+        // Layer 3: encrypted per-server partitions, key hierarchy, credential vault, queues.
+        .target(
+            name: "OutpostStore",
+            dependencies: ["CSQLCipher", "CSodium", "OutpostSchemas"]
+        ),
+
+        .executableTarget(
+            name: "outpost-sim",
+            dependencies: [
+                "OutpostStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Simulator/outpost-sim"
+        ),
+
+        .testTarget(
+            name: "OutpostStoreTests",
+            dependencies: ["OutpostStore", "OutpostSchemas", "OutpostJSONSchema", "CSQLCipher"]
+        ),
+        .testTarget(
+            name: "OutpostJSONSchemaTests",
+            dependencies: ["OutpostJSONSchema"]
+        ),
+        .testTarget(
+            name: "OutpostWireTests",
+            dependencies: ["OutpostWire"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

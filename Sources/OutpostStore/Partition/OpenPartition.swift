@@ -1,0 +1,49 @@
+import OutpostSchemas
+
+/// The open databases of one partition. Only the ``PartitionPool`` holds these; everything
+/// else goes through a ``Partition`` handle, so eviction can close them at any time.
+final class OpenPartition {
+    let id: ServerID
+    let messages: Database
+    private var mlsDatabase: Database?
+    private let openMLS: () throws(StoreError) -> Database
+    /// The user id this client has on the server, cached from `server_metadata`.
+    var ownUserID: String?
+
+    init(id: ServerID, messages: Database, openMLS: @escaping () throws(StoreError) -> Database) {
+        self.id = id
+        self.messages = messages
+        self.openMLS = openMLS
+    }
+
+    /// `mls_state.db`, opened on first use: most partitions never need it in a session.
+    func mls() throws(StoreError) -> Database {
+        if let mlsDatabase { return mlsDatabase }
+        let database = try openMLS()
+        mlsDatabase = database
+        return database
+    }
+
+    func close() {
+        messages.close()
+        mlsDatabase?.close()
+        mlsDatabase = nil
+    }
+
+    /// Opens (and, when `create`, creates) a partition database with the store's settings.
+    static func openDatabase(
+        path: String, key: SecretBytes, kind: SchemaCatalog.DatabaseKind, create: Bool,
+        durability: Database.Durability
+    ) throws(StoreError) -> Database {
+        if create { try FileSystem.createPrivateFile(path) }
+        else if !FileSystem.fileExists(path) { throw .corruptFile(path, "the database file is missing") }
+        let database = try Database(path: path, key: key, create: create)
+        let version = try SchemaMigrator.checkVersion(database, kind)
+        // Temporary tables and sorts stay in memory: SQLCipher does not encrypt temp files.
+        try database.execute("PRAGMA temp_store = MEMORY")
+        try database.execute("PRAGMA journal_mode = WAL")
+        try database.setDurability(durability)
+        try SchemaMigrator.migrate(database, kind, from: version)
+        return database
+    }
+}

@@ -1,0 +1,74 @@
+/// The handle of one server's partition: the only way to reach that server's data and
+/// credentials.
+///
+/// A handle is cheap and can be kept: its databases are opened lazily through the store's
+/// bounded pool and may be closed by eviction between calls. After the server is removed every
+/// call fails with ``StoreError/Code/serverNotFound``.
+public struct Partition {
+    let store: Store
+    /// The server's id (the keyed hash of its origin).
+    public let id: ServerID
+    /// The server's canonical origin.
+    public let origin: ServerOrigin
+
+    init(store: Store, id: ServerID, origin: ServerOrigin) {
+        self.store = store
+        self.id = id
+        self.origin = origin
+    }
+
+    // MARK: Access
+
+    /// Runs `body` in a write transaction of `messages.db`, after giving the fault injector its
+    /// chance to kill the process before the write.
+    func write<T>(
+        _ operation: String, changesConversations: Bool = false,
+        _ body: (OpenPartition) throws(StoreError) -> T
+    ) throws(StoreError) -> T {
+        let partition = try store.openPartition(id)
+        try store.willWrite(.transaction(id, operation: operation))
+        if changesConversations { store.summaries.drop(id) }
+        return try partition.messages.transaction { () throws(StoreError) in try body(partition) }
+    }
+
+    /// Runs `body` against `messages.db` without a write transaction.
+    func read<T>(_ body: (OpenPartition) throws(StoreError) -> T) throws(StoreError) -> T {
+        try body(store.openPartition(id))
+    }
+
+    /// Runs `body` in a write transaction of `mls_state.db`.
+    func writeMLS<T>(_ operation: String, _ body: (Database) throws(StoreError) -> T) throws(StoreError) -> T {
+        let database = try store.openPartition(id).mls()
+        try store.willWrite(.transaction(id, operation: operation))
+        return try database.transaction { () throws(StoreError) in try body(database) }
+    }
+
+    func readMLS<T>(_ body: (Database) throws(StoreError) -> T) throws(StoreError) -> T {
+        try body(store.openPartition(id).mls())
+    }
+
+    // MARK: Metadata
+
+    static func readMetadata(_ key: String, in database: Database) throws(StoreError) -> [UInt8]? {
+        let statement = try database.statement("SELECT value FROM server_metadata WHERE key = ?").bind(.text(key))
+        return try statement.firstRow { $0.blob(0) }
+    }
+
+    /// The user id this client has on the server (from `AUTH_SUCCESS`), once known.
+    public func ownUserID() throws(StoreError) -> String? {
+        try read { $0.ownUserID }
+    }
+
+    /// Records the user id this client has on the server.
+    public func setOwnUserID(_ userID: String, now: Timestamp) throws(StoreError) {
+        try write("setOwnUserID") { partition throws(StoreError) in
+            try partition.messages.statement("INSERT OR REPLACE INTO server_metadata (key, value) VALUES (?, ?)")
+                .bind(.text(ServerMetadataKey.userID), .blob(Array(userID.utf8))).run()
+            partition.ownUserID = userID
+        }
+    }
+}
+
+enum ServerMetadataKey {
+    static let userID = "user_id"
+}

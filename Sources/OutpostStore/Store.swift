@@ -1,0 +1,302 @@
+/// The encrypted data directory: one partition per server, the key hierarchy and the server list.
+///
+/// Not `Sendable`: a store is used from one serial executor (the runtime's actor, or the
+/// simulator's loop). Every method that records a time takes it as an argument.
+///
+/// ```swift
+/// let store = try Store.open(at: path, keyProvider: keyFile)
+/// let family = try store.addServer(ServerOrigin(parsing: "family.example"), now: now)
+/// try family.setSessionToken(token, now: now)
+/// let item = try family.enqueue(conversationID: "c1", messageType: "text", payload: ciphertext,
+///                               clientMessageID: id, now: now)
+/// ```
+///
+/// Keys: the master key (from a ``KeyProvider``) seals a random directory key; subkeys of the
+/// directory key seal the server list, name the partition directories (keyed BLAKE2b) and wrap
+/// each database's own random key. SQLCipher receives the raw database key, so opening runs no
+/// PBKDF2, and every key is wiped from memory when released.
+public final class Store {
+    /// Settings of an open store.
+    public struct Options: Sendable {
+        /// How many partitions may be open at once.
+        public var partitionPoolCapacity: Int
+        /// `.processCrash` (default) survives an app kill; `.powerLoss` also survives power loss.
+        public var durability: Durability
+        /// How long a queued message may wait before it expires instead of being sent.
+        public var defaultOutboxLifespanSeconds: Int64
+
+        public init(partitionPoolCapacity: Int = 32, durability: Durability = .processCrash,
+                    defaultOutboxLifespanSeconds: Int64 = 7 * 24 * 3600) {
+            self.partitionPoolCapacity = partitionPoolCapacity
+            self.durability = durability
+            self.defaultOutboxLifespanSeconds = defaultOutboxLifespanSeconds
+        }
+    }
+
+    /// How hard a commit tries to reach stable storage.
+    public enum Durability: Sendable {
+        /// WAL with `synchronous=NORMAL`: a committed write survives a process kill.
+        case processCrash
+        /// `synchronous=FULL`: a committed write also survives power loss.
+        case powerLoss
+    }
+
+    let layout: DirectoryLayout
+    public let options: Options
+    private var directoryKey: SecretBytes
+    private let registryKey: SecretBytes
+    private let namingKey: SecretBytes
+    let wrappingKey: SecretBytes
+    private var registry: ServerRegistry
+    var pool: PartitionPool
+    private var crashed: StoreError?
+    /// Called before every durable write; see ``StorageFaultInjector``.
+    public var faultInjector: StorageFaultInjector?
+    /// The unified conversation list's per-server cache.
+    var summaries = ConversationSummaryCache()
+
+    // MARK: Opening
+
+    /// Opens the data directory at `path`, creating it if it does not exist.
+    ///
+    /// Unfinished removals are completed and unfinished additions rolled back before this
+    /// returns. A wrong master key, a damaged file or a newer format is a typed error and
+    /// leaves every file as it was.
+    public static func open(
+        at path: String, keyProvider: some KeyProvider, options: Options = Options()
+    ) throws(StoreError) -> Store {
+        let layout = DirectoryLayout(root: path)
+        let masterKey = try keyProvider.masterKey()
+        let directoryKey: SecretBytes
+        if FileSystem.fileExists(layout.header) {
+            directoryKey = try DirectoryHeader.read(from: layout.header).openDirectoryKey(masterKey: masterKey)
+        } else {
+            // Never initialise over something that looks like an existing data directory.
+            if FileSystem.fileExists(layout.registry) || FileSystem.isDirectory(layout.servers) {
+                throw .corruptFile(layout.header, "the header is missing but the directory holds data")
+            }
+            try FileSystem.createDirectory(layout.root)
+            try FileSystem.createDirectory(layout.servers)
+            directoryKey = .random(count: Sodium.keyBytes)
+            let registryKey = Sodium.deriveSubkey(.registrySealing, from: directoryKey)
+            try ServerRegistry().write(to: layout.registry, key: registryKey)
+            try DirectoryHeader.create(directoryKey: directoryKey, masterKey: masterKey).write(to: layout.header)
+        }
+        let store = try Store(layout: layout, directoryKey: directoryKey, options: options)
+        try store.recoverInterruptedChanges()
+        return store
+    }
+
+    private init(layout: DirectoryLayout, directoryKey: SecretBytes, options: Options) throws(StoreError) {
+        self.layout = layout
+        self.options = options
+        self.directoryKey = directoryKey
+        registryKey = Sodium.deriveSubkey(.registrySealing, from: directoryKey)
+        namingKey = Sodium.deriveSubkey(.partitionNaming, from: directoryKey)
+        wrappingKey = Sodium.deriveSubkey(.databaseKeyWrapping, from: directoryKey)
+        registry = try ServerRegistry.read(from: layout.registry, key: registryKey)
+        pool = PartitionPool(capacity: options.partitionPoolCapacity)
+    }
+
+    deinit { pool.closeAll() }
+
+    /// Closes every open database. The store can no longer be used.
+    public func close() {
+        pool.closeAll()
+        crashed = StoreError(.database, "the store is closed")
+    }
+
+    /// The root of the data directory.
+    public var path: String { layout.root }
+
+    // MARK: Servers
+
+    /// The servers in this data directory, sorted by origin.
+    public func servers() -> [ServerRecord] {
+        registry.entries
+            .filter { $0.state == .active }
+            .map { ServerRecord(id: $0.id, origin: $0.origin, addedAt: $0.addedAt) }
+            .sorted { $0.origin < $1.origin }
+    }
+
+    /// The id `origin` has (or would have) in this data directory.
+    public func serverID(for origin: ServerOrigin) -> ServerID {
+        ServerID(hex: Sodium.blake2b(Array(origin.value.utf8), key: namingKey).map { byte in
+            String(byte, radix: 16).leftPadded(to: 2)
+        }.joined())
+    }
+
+    /// Creates the partition of a new server and returns its handle.
+    public func addServer(_ origin: ServerOrigin, now: Timestamp) throws(StoreError) -> Partition {
+        try checkAlive()
+        let id = serverID(for: origin)
+        if let existing = registry.entry(id) {
+            guard existing.state == .removing else { throw .serverAlreadyAdded(origin) }
+            try finishRemoval(id)
+        }
+        // 1. Record the intent, so a crash before step 3 is rolled back on the next open.
+        var entry = ServerRegistry.Entry(id: id, origin: origin, state: .adding, addedAt: now)
+        try saveRegistry { $0.upsert(entry) }
+        // 2. The partition: directory, wrapped keys, both databases.
+        try FileSystem.createDirectory(layout.partition(id))
+        try willWrite(.partitionKeys(id))
+        let keys = PartitionKeys.generate(for: id, wrappingKey: wrappingKey)
+        try keys.write(to: layout.keys(id))
+        try willWrite(.transaction(id, operation: "createDatabases"))
+        for file in DatabaseFile.allCases {
+            let key = try keys.unwrap(file, for: id, wrappingKey: wrappingKey, path: layout.keys(id))
+            let database = try OpenPartition.openDatabase(
+                path: layout.database(id, file), key: key, kind: file.schemaKind, create: true,
+                durability: options.durability.database)
+            database.close()
+        }
+        // 3. Publish it.
+        entry.state = .active
+        try saveRegistry { $0.upsert(entry) }
+        return Partition(store: self, id: id, origin: origin)
+    }
+
+    /// The handle of server `id`. Credentials and data of a server are reachable only through it.
+    public func partition(for id: ServerID) throws(StoreError) -> Partition {
+        try checkAlive()
+        guard let entry = registry.entry(id), entry.state == .active else { throw .serverNotFound(id) }
+        return Partition(store: self, id: id, origin: entry.origin)
+    }
+
+    /// Removes server `id`: closes its databases, destroys its wrapped keys, deletes every file
+    /// of its partition and drops it from the server list.
+    ///
+    /// Crash-safe: once the first step is durable the server is never listed or opened again,
+    /// and an interrupted removal is completed on the next ``open(at:keyProvider:options:)``.
+    public func removeServer(_ id: ServerID) throws(StoreError) {
+        try checkAlive()
+        guard var entry = registry.entry(id), entry.state != .removing else { throw .serverNotFound(id) }
+        try willWrite(.removal(id, .markRemoving))
+        entry.state = .removing
+        try saveRegistry(write: .removal(id, .markRemoving)) { $0.upsert(entry) }
+        try finishRemoval(id)
+    }
+
+    /// Rewraps the directory key under the master key of `newKeyProvider`. One small file is
+    /// rewritten atomically; no database is re-encrypted.
+    public func rotateMasterKey(to newKeyProvider: some KeyProvider) throws(StoreError) {
+        try checkAlive()
+        let newMasterKey = try newKeyProvider.masterKey()
+        try willWrite(.header)
+        try DirectoryHeader.create(directoryKey: directoryKey, masterKey: newMasterKey).write(to: layout.header)
+    }
+
+    /// How many partitions are open now.
+    public var openPartitionCount: Int { pool.openCount }
+
+    /// The most partitions that were ever open at once.
+    public var peakOpenPartitionCount: Int { pool.peakOpenCount }
+
+    // MARK: Internals
+
+    func checkAlive() throws(StoreError) {
+        if let crashed { throw crashed }
+    }
+
+    /// Consults the fault injector; after a simulated crash every call fails.
+    func willWrite(_ write: StorageWrite) throws(StoreError) {
+        try checkAlive()
+        if let faultInjector, faultInjector.shouldCrash(write) {
+            let error = StoreError.simulatedCrash(write)
+            crashed = error
+            pool.closeAll()
+            throw error
+        }
+    }
+
+    private func saveRegistry(write: StorageWrite = .registry, _ change: (inout ServerRegistry) -> Void) throws(StoreError) {
+        if case .registry = write { try willWrite(.registry) }
+        var updated = registry
+        change(&updated)
+        try updated.write(to: layout.registry, key: registryKey)
+        registry = updated
+    }
+
+    /// The open databases of `id`, opening them if needed.
+    func openPartition(_ id: ServerID) throws(StoreError) -> OpenPartition {
+        try checkAlive()
+        guard let entry = registry.entry(id), entry.state == .active else { throw .serverNotFound(id) }
+        return try pool.checkout(id) { () throws(StoreError) in
+            let keysPath = layout.keys(id)
+            let keys = try PartitionKeys.read(from: keysPath)
+            let messagesKey = try keys.unwrap(.messages, for: id, wrappingKey: wrappingKey, path: keysPath)
+            let messages = try OpenPartition.openDatabase(
+                path: layout.database(id, .messages), key: messagesKey, kind: .messages, create: false,
+                durability: options.durability.database)
+            let partition = OpenPartition(id: id, messages: messages) { [layout, wrappingKey, options] () throws(StoreError) in
+                let mlsKey = try keys.unwrap(.mlsState, for: id, wrappingKey: wrappingKey, path: keysPath)
+                return try OpenPartition.openDatabase(
+                    path: layout.database(id, .mlsState), key: mlsKey, kind: .mls, create: false,
+                    durability: options.durability.database)
+            }
+            partition.ownUserID = try Partition.readMetadata(ServerMetadataKey.userID, in: messages).map { String(decoding: $0, as: UTF8.self) }
+            return partition
+        }
+    }
+
+    /// Steps after ``RemovalStep/markRemoving``; each is idempotent so it can be re-run.
+    private func finishRemoval(_ id: ServerID) throws(StoreError) {
+        pool.close(id)
+        summaries.drop(id)
+        let directory = layout.partition(id)
+        try willWrite(.removal(id, .destroyKeys))
+        try FileSystem.removeFile(layout.keys(id))
+        FileSystem.syncDirectory(containing: layout.keys(id))
+        for name in FileSystem.contents(of: directory) {
+            try willWrite(.removal(id, .deleteFile(name)))
+            try FileSystem.removeFile(directory + "/" + name)
+        }
+        try willWrite(.removal(id, .removeDirectory))
+        try FileSystem.removeDirectory(directory)
+        FileSystem.syncDirectory(containing: directory)
+        try willWrite(.removal(id, .dropFromRegistry))
+        try saveRegistry(write: .removal(id, .dropFromRegistry)) { $0.remove(id) }
+    }
+
+    /// Completes removals and rolls back additions that a dead process left half done.
+    private func recoverInterruptedChanges() throws(StoreError) {
+        for entry in registry.entries where entry.state != .active {
+            // Both end the same way: the partition's files go and the entry is dropped. An
+            // unfinished addition never returned to its caller, so it holds no user data.
+            try finishRemoval(entry.id)
+        }
+    }
+}
+
+/// A server in the data directory, as ``Store/servers()`` lists it. Holds no credentials.
+public struct ServerRecord: Hashable, Sendable {
+    public let id: ServerID
+    public let origin: ServerOrigin
+    public let addedAt: Timestamp
+}
+
+extension Store.Durability {
+    var database: Database.Durability {
+        switch self {
+        case .processCrash: .processCrash
+        case .powerLoss: .powerLoss
+        }
+    }
+}
+
+extension DatabaseFile {
+    var schemaKind: SchemaCatalog.DatabaseKind {
+        switch self {
+        case .messages: .messages
+        case .mlsState: .mls
+        }
+    }
+}
+
+extension String {
+    func leftPadded(to length: Int) -> String {
+        count >= length ? self : String(repeating: "0", count: length - count) + self
+    }
+}
+
+import OutpostSchemas

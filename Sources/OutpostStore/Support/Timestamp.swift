@@ -1,0 +1,30 @@
+/// A point in time as Unix microseconds, the unit of Sovereign's `server_timestamp`.
+///
+/// The store never reads a clock: every operation that records a time takes it as an
+/// argument, so the simulator can drive the store with virtual time.
+public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    public var microseconds: Int64
+
+    public init(microseconds: Int64) { self.microseconds = microseconds }
+
+    public static let zero = Timestamp(microseconds: 0)
+
+    public static func seconds(_ seconds: Int64) -> Timestamp { Timestamp(microseconds: seconds * 1_000_000) }
+
+    public func adding(microseconds delta: Int64) -> Timestamp { Timestamp(microseconds: microseconds + delta) }
+
+    public func adding(seconds: Int64) -> Timestamp { adding(microseconds: seconds * 1_000_000) }
+
+    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.microseconds < rhs.microseconds }
+
+    public var description: String { "\(microseconds)µs" }
+
+    public init(from decoder: any Decoder) throws {
+        microseconds = try decoder.singleValueContainer().decode(Int64.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(microseconds)
+    }
+}
