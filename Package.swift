@@ -10,7 +10,9 @@ let package = Package(
     products: [
         .library(name: "OutpostStore", targets: ["OutpostStore"]),
         .library(name: "OutpostWire", targets: ["OutpostWire"]),
+        .library(name: "OutpostSync", targets: ["OutpostSync"]),
         .library(name: "OutpostJSONSchema", targets: ["OutpostJSONSchema"]),
+        .library(name: "OutpostSimulation", targets: ["OutpostSimulation"]),
         .executable(name: "outpost-sim", targets: ["outpost-sim"]),
     ],
     dependencies: [
@@ -55,9 +57,22 @@ let package = Package(
             dependencies: ["CSQLCipher", "CSodium", "OutpostSchemas"]
         ),
 
+        // Layer 4: the sans-IO sync core, one session per server.
+        .target(
+            name: "OutpostSync",
+            dependencies: ["OutpostStore", "OutpostWire"]
+        ),
+
+        // Layer 6: the deterministic simulator: engine, simulated servers, faults, checker.
+        .target(
+            name: "OutpostSimulation",
+            dependencies: ["OutpostSync", "OutpostStore", "OutpostWire", "OutpostJSONSchema", "OutpostSchemas"]
+        ),
+
         .executableTarget(
             name: "outpost-sim",
             dependencies: [
+                "OutpostSimulation",
                 "OutpostStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -67,6 +82,14 @@ let package = Package(
         .testTarget(
             name: "OutpostStoreTests",
             dependencies: ["OutpostStore", "OutpostSchemas", "OutpostJSONSchema", "CSQLCipher"]
+        ),
+        .testTarget(
+            name: "OutpostSyncTests",
+            dependencies: ["OutpostSync", "OutpostStore", "OutpostWire", "OutpostSimulation"]
+        ),
+        .testTarget(
+            name: "OutpostSimulationTests",
+            dependencies: ["OutpostSimulation", "OutpostSync", "OutpostStore"]
         ),
         .testTarget(
             name: "OutpostJSONSchemaTests",

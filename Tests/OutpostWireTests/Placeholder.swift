@@ -1,1 +1,1 @@
-// placeholder until wire tests land
+import Testing

@@ -19,6 +19,11 @@ public struct OutboxFailure: Hashable, Sendable {
     /// The server's error code (PROTOCOL.md §6), when the server gave one.
     public var code: Int32?
     public var reason: String
+
+    public init(code: Int32?, reason: String) {
+        self.code = code
+        self.reason = reason
+    }
 }
 
 /// One message in a server's durable outbound queue.

@@ -34,6 +34,18 @@ public struct GapRecord: Hashable, Sendable {
     public var state: State
     public let createdAt: Timestamp
     public var updatedAt: Timestamp
+
+    public init(id: Int64, conversationID: String?, after: SyncCursor, before: SyncCursor?, filledUpTo: SyncCursor,
+                state: State, createdAt: Timestamp, updatedAt: Timestamp) {
+        self.id = id
+        self.conversationID = conversationID
+        self.after = after
+        self.before = before
+        self.filledUpTo = filledUpTo
+        self.state = state
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
 }
 
 extension Partition {
@@ -58,19 +70,20 @@ extension Partition {
         }
     }
 
-    /// Records a missing range and returns it.
+    /// Records a missing range and returns it. `id` is chosen by the caller (the sync core
+    /// numbers its gaps) or, when `nil`, by the database.
     @discardableResult
     public func recordGap(
-        conversationID: String? = nil, after: SyncCursor, before: SyncCursor?, now: Timestamp
+        id: Int64? = nil, conversationID: String? = nil, after: SyncCursor, before: SyncCursor?, now: Timestamp
     ) throws(StoreError) -> GapRecord {
         try write("recordGap") { partition throws(StoreError) in
             try partition.messages.statement("""
-                INSERT INTO gaps (conversation_id, after_timestamp_us, after_message_id, after_sequence, before_timestamp_us,
+                INSERT OR REPLACE INTO gaps (gap_id, conversation_id, after_timestamp_us, after_message_id, after_sequence, before_timestamp_us,
                                   before_message_id, before_sequence, fill_timestamp_us, fill_message_id, fill_sequence,
                                   state, created_at_us, updated_at_us)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)
                 """).bind(
-                    .optional(conversationID), .integer(after.position.timestamp.microseconds), .text(after.position.messageID),
+                    .optional(id), .optional(conversationID), .integer(after.position.timestamp.microseconds), .text(after.position.messageID),
                     .integer(Int64(bitPattern: after.sequence)), .optional(before?.position.timestamp.microseconds),
                     .optional(before?.position.messageID), .optional(before.map { Int64(bitPattern: $0.sequence) }),
                     .integer(after.position.timestamp.microseconds), .text(after.position.messageID),

@@ -1,0 +1,178 @@
+import OutpostStore
+import OutpostSync
+
+extension Simulation {
+    func targets(_ fault: Scenario.Fault) -> [Int] {
+        (fault.servers ?? Array(slots.indices)).filter { slots.indices.contains($0) }
+    }
+
+    func startFault(_ index: Int) {
+        guard !healed else { return }
+        let fault = faults[index]
+        trace.record(now, server: nil, "fault", "\(fault.kind.rawValue) servers=\(fault.servers.map { "\($0)" } ?? "all")")
+        let duration = Int64((fault.durationSeconds ?? 60) * 1_000_000)
+        switch fault.kind {
+        case .reset:
+            for server in targets(fault) { resetLinks(of: server, notifyClient: true) }
+        case .blackhole:
+            for server in targets(fault) where slots[server].link == .up { slots[server].link = .blackhole }
+            queue.schedule(.faultEnds(index), at: now.adding(microseconds: duration))
+        case .partition, .outage:
+            for server in targets(fault) {
+                slots[server].link = .down
+                resetLinks(of: server, notifyClient: fault.kind == .outage)
+            }
+            queue.schedule(.faultEnds(index), at: now.adding(microseconds: duration))
+        case .flap:
+            flap(index, remaining: 2 * max(fault.count ?? 3, 1))
+        case .background:
+            guard isForeground else { return }
+            isForeground = false
+            backgroundGeneration += 1
+            for server in slots.indices { deliver(.appBackgrounded, to: server) }
+            // The OS lets a backgrounded app keep its sockets only briefly.
+            queue.schedule(.osKillsSockets(generation: backgroundGeneration), at: now.adding(microseconds: Micros.seconds(10)))
+            queue.schedule(.faultEnds(index), at: now.adding(microseconds: duration))
+        case .unreachable:
+            guard isReachable else { return }
+            isReachable = false
+            for server in slots.indices {
+                deliver(.reachabilityLost, to: server)
+                resetLinks(of: server, notifyClient: true)
+            }
+            queue.schedule(.faultEnds(index), at: now.adding(microseconds: duration))
+        case .kill:
+            kill()
+        case .killAtWrite:
+            client?.store.faultInjector = .crash(atWrite: Int(max(fault.amount ?? 1, 1)))
+        case .serverRestart:
+            for server in targets(fault) { apply(slots[server].server.restart(), server: server) }
+        case .clockStep:
+            for server in targets(fault) { slots[server].server.stepClock(by: (fault.amount ?? -30) * 1_000_000) }
+        case .sessionExpiry:
+            for server in targets(fault) { apply(slots[server].server.expireSessions(of: Simulation.userID), server: server) }
+        case .rateLimit:
+            for server in targets(fault) { slots[server].server.setRateLimit(perSecond: 1, burst: 1) }
+            queue.schedule(.faultEnds(index), at: now.adding(microseconds: duration))
+        case .burst:
+            for server in targets(fault) {
+                for _ in 0..<max(fault.amount ?? 50, 1) { postFromPeer(server) }
+            }
+        case .removeServer:
+            for server in targets(fault) where !slots[server].removalRequested {
+                slots[server].removalRequested = true
+                deliver(.removeRequested, to: server)
+            }
+        case .latency:
+            for server in targets(fault) { slots[server].latency = Micros.milliseconds(fault.amount ?? 2_000) }
+            queue.schedule(.faultEnds(index), at: now.adding(microseconds: duration))
+        case .discoveryFailure:
+            // Discovery happens when a server is added; the simulated client added its servers
+            // at set-up. A failed discovery leaves the server unreachable until it is retried.
+            for server in targets(fault) {
+                slots[server].link = .down
+                resetLinks(of: server, notifyClient: true)
+            }
+            queue.schedule(.faultEnds(index), at: now.adding(microseconds: duration))
+        }
+    }
+
+    func endFault(_ index: Int) {
+        let fault = faults[index]
+        switch fault.kind {
+        case .blackhole, .partition, .outage, .discoveryFailure:
+            for server in targets(fault) where slots[server].link != .up {
+                slots[server].link = .up
+            }
+        case .background:
+            guard !isForeground else { return }
+            isForeground = true
+            for server in slots.indices { deliver(.appForegrounded, to: server) }
+        case .unreachable:
+            guard !isReachable else { return }
+            isReachable = true
+            for server in slots.indices { deliver(.reachabilityRestored, to: server) }
+        case .rateLimit:
+            for server in targets(fault) { slots[server].server.setRateLimit(perSecond: 30, burst: 10) }
+        case .latency:
+            for server in targets(fault) { slots[server].latency = Micros.milliseconds(scenario.network.latencyMilliseconds) }
+        default:
+            break
+        }
+        trace.record(now, server: nil, "faultEnds", fault.kind.rawValue)
+    }
+
+    func flap(_ index: Int, remaining: Int) {
+        guard !healed, remaining > 0 else { return }
+        let fault = faults[index]
+        let goingDown = remaining % 2 == 0
+        for server in targets(fault) {
+            slots[server].link = goingDown ? .down : .up
+            if goingDown { resetLinks(of: server, notifyClient: true) }
+        }
+        let half = Int64((fault.durationSeconds ?? 20) * 1_000_000)
+        queue.schedule(.flapToggle(fault: index, remaining: remaining - 1), at: now.adding(microseconds: half))
+    }
+
+    /// The liveness phase: every fault heals and the workload stops; the client must converge.
+    func heal() {
+        healed = true
+        trace.record(now, server: nil, "heal")
+        for index in slots.indices {
+            slots[index].link = .up
+            slots[index].latency = Micros.milliseconds(scenario.network.latencyMilliseconds)
+            slots[index].server.setRateLimit(perSecond: 30, burst: 10)
+        }
+        client?.store.faultInjector = nil
+        if client == nil { launch() }
+        if !isForeground {
+            isForeground = true
+            for index in slots.indices { deliver(.appForegrounded, to: index) }
+        }
+        if !isReachable {
+            isReachable = true
+            for index in slots.indices { deliver(.reachabilityRestored, to: index) }
+        }
+        for index in slots.indices {
+            if client?.sessions[index]?.connectionState == .authFailed {
+                queue.schedule(.renewToken(server: index), at: now.adding(microseconds: Micros.seconds(1)))
+            }
+            deliver(.connectRequested, to: index)
+        }
+    }
+}
+
+/// A random fault mix drawn from the seed (swarm testing): each run enables a different subset
+/// of fault kinds, at random times, against random servers.
+enum SwarmFaults {
+    static let kinds: [Scenario.FaultKind] = [
+        .reset, .blackhole, .partition, .flap, .background, .unreachable, .kill, .killAtWrite, .serverRestart,
+        .outage, .clockStep, .sessionExpiry, .rateLimit, .burst, .latency,
+    ]
+
+    static func draw(count servers: Int, duration: Int64, random: inout SplitMix64) -> [Scenario.Fault] {
+        let enabled = kinds.filter { _ in random.next() % 2 == 0 }
+        guard !enabled.isEmpty, servers > 0 else { return [] }
+        let faultCount = 3 + Int(random.next() % 10)
+        var faults: [Scenario.Fault] = []
+        for _ in 0..<faultCount {
+            let kind = enabled[Int(random.next() % UInt64(enabled.count))]
+            let at = random.nextDouble(in: 0...Double(max(duration - 1, 1)))
+            let targetCount = 1 + Int(random.next() % UInt64(max(servers / 2, 1)))
+            let targets = (0..<targetCount).map { _ in Int(random.next() % UInt64(servers)) }
+            let unique = Array(Set(targets)).sorted()
+            var fault = Scenario.Fault(atSeconds: (at * 1000).rounded() / 1000, kind: kind, servers: unique,
+                                       durationSeconds: (random.nextDouble(in: 5...300) * 10).rounded() / 10)
+            switch kind {
+            case .clockStep: fault.amount = -Int64(random.next() % 120) - 1
+            case .killAtWrite: fault.amount = Int64(random.next() % 40) + 1
+            case .burst: fault.amount = Int64(random.next() % 40) + 1
+            case .latency: fault.amount = Int64(random.next() % 3_000) + 100
+            case .flap: fault.count = Int(random.next() % 5) + 1
+            default: break
+            }
+            faults.append(fault)
+        }
+        return faults.sorted { ($0.atSeconds, $0.kind.rawValue) < ($1.atSeconds, $1.kind.rawValue) }
+    }
+}

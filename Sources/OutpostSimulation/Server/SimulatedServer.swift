@@ -1,0 +1,450 @@
+import Foundation
+import OutpostStore
+import OutpostSync
+import OutpostWire
+
+/// How a simulated server behaves.
+public enum ServerBehaviour: String, Hashable, Sendable, Codable, CaseIterable {
+    /// The base protocol only: pending push on authentication, no deduplication, wall-clock
+    /// timestamps, and the 256-slot send buffer that silently drops pushes (PROTOCOL.md §5).
+    case legacy
+    /// All three extensions: `idempotent-send`, `history`, `sequence`.
+    case extended
+}
+
+/// A Sovereign server, simulated, speaking PROTOCOL.md to simulated connections. Sans-IO like
+/// the client core: it takes frames with an explicit `now` and returns what to send or close.
+///
+/// The server's stored messages are the ground truth the checker compares the client against.
+public final class SimulatedServer {
+    public struct Configuration: Hashable, Sendable {
+        public var behaviour: ServerBehaviour
+        /// Server wall clock minus simulated time, in µs.
+        public var clockSkew: Int64 = 0
+        /// Frames a connection can have queued before a push is dropped (legacy weakness).
+        public var sendBufferSlots = 256
+        public var rateLimitPerSecond = 30.0
+        public var rateLimitBurst = 10.0
+        public var sessionLifetime: Int64 = Micros.seconds(30 * 24 * 3600)
+        public var maxConnectionsPerUser = 5
+        /// The largest `encrypted_payload` accepted; larger sends get ERROR 3003.
+        public var maxPayloadBytes = WireCodec.maxOutboundPayloadBytes
+
+        public init(behaviour: ServerBehaviour) { self.behaviour = behaviour }
+    }
+
+    /// What the server does to the network.
+    public enum Output: Hashable, Sendable {
+        case send(connection: UInt64, bytes: [UInt8])
+        case close(connection: UInt64, code: UInt16)
+    }
+
+    /// A message as the server stored it.
+    public struct StoredMessage: Hashable, Sendable {
+        public let messageID: String
+        public let conversationID: String
+        public let senderID: String
+        public let serverTimestamp: Int64
+        public let payload: [UInt8]
+        public let messageType: String
+        public let clientMessageID: String
+    }
+
+    private struct Connection {
+        var userID: String?
+        var authenticatedAt: Timestamp?
+        var tokens: Double
+        var lastRefill: Timestamp
+        /// Frames sent to this connection that the network has not delivered yet.
+        var queuedFrames = 0
+    }
+
+    private struct Delivery {
+        let sequence: UInt64
+        let messageIndex: Int
+    }
+
+    public let name: String
+    public private(set) var configuration: Configuration
+    public var capabilities: [String] {
+        configuration.behaviour == .extended ? ["mls", "passkey", "idempotent-send", "history", "sequence"] : ["mls", "passkey"]
+    }
+    private var isExtended: Bool { configuration.behaviour == .extended }
+
+    // Durable state: survives restarts.
+    public private(set) var messages: [StoredMessage] = []
+    private var messageIndexByID: [String: Int] = [:]
+    private var members: [String: [String]] = [:]          // conversation → user ids, in join order
+    private var titles: [String: String] = [:]
+    private var tokens: [String: (userID: String, issuedAt: Timestamp, revoked: Bool)] = [:]
+    private var sequences: [String: UInt64] = [:]           // user → last sequence
+    private var deliveries: [String: [Delivery]] = [:]       // user → messages delivered to them, in sequence order
+    private var pending: [String: [Int]] = [:]               // user → message indices still pending
+    private var acknowledged: [String: Set<Int>] = [:]       // user → message indices acknowledged
+    private var idempotency: [String: [String: Int]] = [:]   // sender → client message id → message index
+    private var keyPackages: [String: [UInt8]] = [:]
+    private var lastTimestamp: Int64 = 0
+    private var messageCounter: UInt64 = 0
+    /// Pushes the legacy server dropped from a full send buffer: lost for good, by the server.
+    public private(set) var droppedPushes: [(userID: String, messageID: String)] = []
+
+    // Volatile state: lost on restart.
+    private var connections: [UInt64: Connection] = [:]
+
+    public init(name: String, configuration: Configuration) {
+        self.name = name
+        self.configuration = configuration
+    }
+
+    // MARK: Administration (the scenario's hand)
+
+    /// Issues a session token for `userID` (as after a passkey login).
+    public func issueToken(for userID: String, now: Timestamp, random: inout SplitMix64) -> String {
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
+        let token = Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        tokens[token] = (userID, now, false)
+        return token
+    }
+
+    /// Revokes every session of `userID` and closes its connections with 4004.
+    public func expireSessions(of userID: String) -> [Output] {
+        for token in tokens.keys.sorted() where tokens[token]?.userID == userID { tokens[token]?.revoked = true }
+        return connectionIDs(of: userID).flatMap { id -> [Output] in
+            connections.removeValue(forKey: id)
+            return [.close(connection: id, code: 4004)]
+        }
+    }
+
+    /// Creates a conversation with its members (no frames: set-up before the client exists).
+    public func createConversation(_ conversationID: String, title: String, members userIDs: [String]) {
+        members[conversationID] = userIDs
+        titles[conversationID] = title
+    }
+
+    public func members(of conversationID: String) -> [String] { members[conversationID] ?? [] }
+
+    public var conversationIDs: [String] { members.keys.sorted() }
+
+    /// Steps the server's wall clock by `delta` µs (negative: backwards).
+    public func stepClock(by delta: Int64) {
+        configuration.clockSkew += delta
+    }
+
+    /// A restart: every connection is closed (4006); stored data stays.
+    public func restart() -> [Output] {
+        let ids = connections.keys.sorted()
+        connections.removeAll()
+        return ids.map { .close(connection: $0, code: 4006) }
+    }
+
+    public func setMaxPayloadBytes(_ limit: Int) {
+        configuration.maxPayloadBytes = limit
+    }
+
+    /// Another device of `userID` acknowledged everything: nothing is pending for them any more.
+    public func acknowledgeEverything(for userID: String) {
+        for index in pending[userID] ?? [] { acknowledged[userID, default: []].insert(index) }
+        pending[userID] = []
+    }
+
+    public func setRateLimit(perSecond: Double, burst: Double) {
+        configuration.rateLimitPerSecond = perSecond
+        configuration.rateLimitBurst = burst
+    }
+
+    // MARK: Connections
+
+    public func connectionOpened(_ id: UInt64, now: Timestamp) {
+        connections[id] = Connection(tokens: configuration.rateLimitBurst, lastRefill: now)
+    }
+
+    /// The connection is gone (closed by the client, reset by the network).
+    public func connectionClosed(_ id: UInt64) {
+        connections.removeValue(forKey: id)
+    }
+
+    /// The network delivered one frame of `id`'s send buffer.
+    public func frameDelivered(_ id: UInt64) {
+        if connections[id] != nil { connections[id]!.queuedFrames = max(0, connections[id]!.queuedFrames - 1) }
+    }
+
+    /// 10 s after the handshake: close a connection that has not authenticated (4001).
+    public func authDeadlinePassed(_ id: UInt64) -> [Output] {
+        guard let connection = connections[id], connection.userID == nil else { return [] }
+        connections.removeValue(forKey: id)
+        return [.close(connection: id, code: 4001)]
+    }
+
+    public var openConnectionCount: Int { connections.count }
+
+    // MARK: Frames
+
+    /// One binary frame from a client connection.
+    public func receive(_ bytes: [UInt8], on id: UInt64, now: Timestamp) -> [Output] {
+        guard connections[id] != nil else { return [] }
+        let envelope: ClientEnvelope
+        do {
+            envelope = try WireCodec.decodeClientEnvelope(bytes)
+        } catch {
+            let code: Int32 = error.code == .unknownMessageType ? 3002 : 3005
+            return reply(id, "", .error(ErrorPayload.with { $0.code = code; $0.message = error.description }))
+        }
+        let requestID = envelope.requestID
+        guard let userID = connections[id]?.userID else {
+            switch envelope.frame {
+            case .authRequest(let request): return authenticate(id, token: request.username, requestID: requestID, now: now)
+            case .ping(let ping): return reply(id, requestID, .pong(Pong.with { $0.timestamp = ping.timestamp }))
+            default: return reply(id, requestID, .error(ErrorPayload.with { $0.code = 3002; $0.message = "authenticate first" }))
+            }
+        }
+        switch envelope.frame {
+        case .ping(let ping):
+            return reply(id, requestID, .pong(Pong.with { $0.timestamp = ping.timestamp }))
+        case .messageSend(let send):
+            return messageSend(send, from: userID, on: id, requestID: requestID, now: now)
+        case .messageAck(let ack):
+            return acknowledge(ack.messageID, by: userID, now: now)
+        case .historyRequest(let request) where isExtended:
+            return history(request, for: userID, on: id, requestID: requestID)
+        case .mlsKeyPackageUpload(let upload):
+            keyPackages[userID] = [UInt8](upload.keyPackageData)
+            return []
+        case .mlsKeyPackageFetch(let fetch):
+            return reply(id, requestID, .mlsKeyPackageResponse(MlsKeyPackageResponse.with {
+                $0.userID = fetch.userID
+                $0.keyPackageData = Data(keyPackages[fetch.userID] ?? [])
+            }))
+        case .authRequest:
+            return []
+        default:
+            return reply(id, requestID, .error(ErrorPayload.with { $0.code = 3002; $0.message = "not supported here" }))
+        }
+    }
+
+    private func authenticate(_ id: UInt64, token: String, requestID: String, now: Timestamp) -> [Output] {
+        guard let session = tokens[token] else {
+            connections.removeValue(forKey: id)
+            return frame(id, requestID, .authError(AuthError.with { $0.errorCode = 1001; $0.message = "invalid credential" }))
+                + [.close(connection: id, code: 4002)]
+        }
+        guard !session.revoked, now.microseconds < session.issuedAt.microseconds + configuration.sessionLifetime else {
+            connections.removeValue(forKey: id)
+            return frame(id, requestID, .authError(AuthError.with { $0.errorCode = 1002; $0.message = "session expired" }))
+                + [.close(connection: id, code: 4004)]
+        }
+        connections[id]!.userID = session.userID
+        connections[id]!.authenticatedAt = now
+        var outputs = frame(id, requestID, .authSuccess(AuthSuccess.with {
+            $0.userID = session.userID
+            $0.username = session.userID
+        }))
+        // At most five authenticated connections per user: the oldest goes.
+        let mine = connectionIDs(of: session.userID)
+        if mine.count > configuration.maxConnectionsPerUser, let oldest = mine.first {
+            connections.removeValue(forKey: oldest)
+            outputs.append(.close(connection: oldest, code: 4003))
+        }
+        // The pending push, oldest (server_timestamp, message_id) first.
+        let due = (pending[session.userID] ?? []).sorted { lhs, rhs in
+            let a = messages[lhs], b = messages[rhs]
+            return a.serverTimestamp != b.serverTimestamp ? a.serverTimestamp < b.serverTimestamp : a.messageID < b.messageID
+        }
+        for index in due {
+            outputs += push(index, to: session.userID, on: id)
+        }
+        return outputs
+    }
+
+    private func messageSend(_ send: MessageSend, from userID: String, on id: UInt64, requestID: String, now: Timestamp) -> [Output] {
+        // Token bucket, MESSAGE_SEND frames only.
+        var connection = connections[id]!
+        let elapsed = Double(now.microseconds - connection.lastRefill.microseconds) / 1_000_000
+        connection.tokens = min(configuration.rateLimitBurst, connection.tokens + elapsed * configuration.rateLimitPerSecond)
+        connection.lastRefill = now
+        guard connection.tokens >= 1 else {
+            connections[id] = connection
+            return reply(id, requestID, .error(ErrorPayload.with { $0.code = 3004; $0.message = "rate limited" }))
+        }
+        connection.tokens -= 1
+        connections[id] = connection
+        guard send.encryptedPayload.count <= configuration.maxPayloadBytes else {
+            return reply(id, requestID, .error(ErrorPayload.with { $0.code = 3003; $0.message = "message too large" }))
+        }
+        guard let conversationMembers = members[send.conversationID], conversationMembers.contains(userID) else {
+            // What real servers send for a conversation the user is not in.
+            return reply(id, requestID, .error(ErrorPayload.with { $0.code = 4001; $0.message = "group not found" }))
+        }
+        if isExtended, !send.clientMessageID.isEmpty, let original = idempotency[userID]?[send.clientMessageID] {
+            // Already stored: the original echo, nothing new.
+            return reply(id, requestID, .messageReceive(receive(original, for: userID)))
+        }
+        let index = store(send, from: userID, members: conversationMembers, now: now)
+        var outputs = reply(id, requestID, .messageReceive(receive(index, for: userID)))
+        // Other online members, the sender's other connections included.
+        for member in conversationMembers {
+            for other in connectionIDs(of: member) where other != id {
+                outputs += push(index, to: member, on: other)
+            }
+        }
+        return outputs
+    }
+
+    /// A peer on this server writes into a conversation (the workload's hand).
+    public func peerPost(from senderID: String, conversationID: String, payload: [UInt8], now: Timestamp) -> [Output] {
+        guard let conversationMembers = members[conversationID] else { return [] }
+        let send = MessageSend.with {
+            $0.conversationID = conversationID
+            $0.encryptedPayload = Data(payload)
+            $0.messageType = "text"
+        }
+        let index = store(send, from: senderID, members: conversationMembers, now: now)
+        var outputs: [Output] = []
+        for member in conversationMembers where member != senderID {
+            for connection in connectionIDs(of: member) {
+                outputs += push(index, to: member, on: connection)
+            }
+        }
+        return outputs
+    }
+
+    private func store(_ send: MessageSend, from senderID: String, members conversationMembers: [String], now: Timestamp) -> Int {
+        let wallClock = now.microseconds + configuration.clockSkew
+        // A legacy server stamps its wall clock (it repeats and steps back); an extended one
+        // keeps timestamps strictly increasing so its history cursor never skips a message.
+        let timestamp = isExtended ? max(wallClock, lastTimestamp + 1) : wallClock
+        lastTimestamp = max(lastTimestamp, timestamp)
+        messageCounter += 1
+        // ULID-like: sorts by timestamp, then by arrival.
+        let messageID = String(format: "%016llX%08llX", UInt64(bitPattern: timestamp), messageCounter)
+        let index = messages.count
+        messages.append(StoredMessage(messageID: messageID, conversationID: send.conversationID, senderID: senderID,
+                                      serverTimestamp: timestamp, payload: [UInt8](send.encryptedPayload),
+                                      messageType: send.messageType, clientMessageID: send.clientMessageID))
+        messageIndexByID[messageID] = index
+        if isExtended, !send.clientMessageID.isEmpty { idempotency[senderID, default: [:]][send.clientMessageID] = index }
+        for member in conversationMembers {
+            let sequence = (sequences[member] ?? 0) + 1
+            sequences[member] = sequence
+            deliveries[member, default: []].append(Delivery(sequence: sequence, messageIndex: index))
+            if member != senderID { pending[member, default: []].append(index) }
+        }
+        return index
+    }
+
+    /// Queues a push on a connection. A legacy server ends "pending" when it queues the frame,
+    /// and drops the frame when the send buffer is full: that message is lost for good.
+    private func push(_ index: Int, to userID: String, on connection: UInt64) -> [Output] {
+        guard connections[connection] != nil else { return [] }
+        if !isExtended {
+            pending[userID]?.removeAll { $0 == index }
+            if connections[connection]!.queuedFrames >= configuration.sendBufferSlots {
+                droppedPushes.append((userID, messages[index].messageID))
+                return []
+            }
+        }
+        return frame(connection, "", .messageReceive(receive(index, for: userID)))
+    }
+
+    private func acknowledge(_ messageID: String, by userID: String, now: Timestamp) -> [Output] {
+        guard let index = messageIndexByID[messageID] else { return [] }  // unknown ids are ignored
+        pending[userID]?.removeAll { $0 == index }
+        guard acknowledged[userID, default: []].insert(index).inserted else { return [] }
+        let sender = messages[index].senderID
+        guard sender != userID else { return [] }
+        return connectionIDs(of: sender).flatMap { connection in
+            frame(connection, "", .messageDelivered(MessageDelivered.with {
+                $0.messageID = messageID
+                $0.deliveredTo = userID
+            }))
+        }
+    }
+
+    private func history(_ request: HistoryRequest, for userID: String, on id: UInt64, requestID: String) -> [Output] {
+        if !request.conversationID.isEmpty, !(members[request.conversationID]?.contains(userID) ?? false) {
+            return reply(id, requestID, .error(ErrorPayload.with { $0.code = 2002; $0.message = "not a member" }))
+        }
+        let limit = request.limit <= 0 ? 100 : min(Int(request.limit), 500)
+        var candidates = (deliveries[userID] ?? []).filter {
+            request.conversationID.isEmpty || messages[$0.messageIndex].conversationID == request.conversationID
+        }
+        if request.afterSequence > 0 {
+            candidates = candidates.filter { $0.sequence > request.afterSequence }
+        } else {
+            candidates = candidates.filter { delivery in
+                let message = messages[delivery.messageIndex]
+                return message.serverTimestamp > request.afterTimestamp
+                    || (message.serverTimestamp == request.afterTimestamp && message.messageID > request.afterMessageID)
+            }
+            candidates.sort { lhs, rhs in
+                let a = messages[lhs.messageIndex], b = messages[rhs.messageIndex]
+                return a.serverTimestamp != b.serverTimestamp ? a.serverTimestamp < b.serverTimestamp : a.messageID < b.messageID
+            }
+        }
+        var page: [MessageReceive] = []
+        var size = 64
+        for delivery in candidates.prefix(limit) {
+            let message = receive(delivery.messageIndex, for: userID)
+            let messageSize = (try? message.serializedBytes() as [UInt8])?.count ?? 0
+            // Stay under the envelope limit: a page may be shorter than `limit`.
+            if !page.isEmpty && size + messageSize + 8 > WireCodec.maxEnvelopeBytes - 64 { break }
+            size += messageSize + 8
+            page.append(message)
+        }
+        let response = HistoryResponse.with {
+            $0.messages = page
+            $0.hasMore = candidates.count > page.count
+        }
+        return reply(id, requestID, .historyResponse(response))
+    }
+
+    // MARK: Helpers
+
+    private func receive(_ index: Int, for userID: String) -> MessageReceive {
+        let message = messages[index]
+        return MessageReceive.with {
+            $0.messageID = message.messageID
+            $0.conversationID = message.conversationID
+            $0.senderID = message.senderID
+            $0.encryptedPayload = Data(message.payload)
+            $0.serverTimestamp = message.serverTimestamp
+            $0.messageType = message.messageType
+            if isExtended {
+                if message.senderID == userID { $0.clientMessageID = message.clientMessageID }
+                $0.sequence = deliveries[userID]?.first { $0.messageIndex == index }?.sequence ?? 0
+            }
+        }
+    }
+
+    private func connectionIDs(of userID: String) -> [UInt64] {
+        connections.filter { $0.value.userID == userID }
+            .sorted { ($0.value.authenticatedAt ?? .zero, $0.key) < ($1.value.authenticatedAt ?? .zero, $1.key) }
+            .map(\.key)
+    }
+
+    private func reply(_ id: UInt64, _ requestID: String, _ serverFrame: ServerFrame) -> [Output] {
+        frame(id, requestID, serverFrame)
+    }
+
+    private func frame(_ id: UInt64, _ requestID: String, _ serverFrame: ServerFrame) -> [Output] {
+        guard let bytes = try? WireCodec.encode(ServerEnvelope(requestID: requestID, frame: serverFrame)) else { return [] }
+        if connections[id] != nil { connections[id]!.queuedFrames += 1 }
+        return [.send(connection: id, bytes: bytes)]
+    }
+
+    // MARK: Ground truth for the checker
+
+    /// Messages of conversations `userID` is in that are not theirs: what their client must end up with.
+    public func messagesOwed(to userID: String) -> [StoredMessage] {
+        (deliveries[userID] ?? []).map { messages[$0.messageIndex] }
+    }
+
+    /// How many times the server stored a message with this client message id from `senderID`.
+    public func storedCount(clientMessageID: String, from senderID: String) -> Int {
+        messages.filter { $0.senderID == senderID && $0.clientMessageID == clientMessageID }.count
+    }
+
+    public func message(_ messageID: String) -> StoredMessage? {
+        messageIndexByID[messageID].map { messages[$0] }
+    }
+}

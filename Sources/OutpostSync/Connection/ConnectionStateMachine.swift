@@ -1,0 +1,285 @@
+import OutpostStore
+
+/// Connection, authentication, heartbeat and reconnect backoff of one server, sans-IO.
+///
+/// One `mutating func` per event; each returns the actions the session must carry out, in
+/// order. Time arrives as `now`; randomness (the backoff jitter) from the generator passed in.
+/// Events about a stale ``ConnectionID`` are ignored; an event that the driver contract makes
+/// impossible (a transport opening that was never asked for) traps.
+struct ConnectionStateMachine {
+    /// Timing rules of PROTOCOL.md §3 and §6.
+    struct Configuration: Hashable, Sendable {
+        var connectTimeout: Int64 = Micros.seconds(10)
+        var authTimeout: Int64 = Micros.seconds(10)
+        var heartbeatInterval: Int64 = Micros.seconds(30)
+        var pongTimeout: Int64 = Micros.seconds(10)
+        /// Base delays of successive reconnect attempts; the last one is the cap.
+        var backoffBaseDelays: [Int64] = [1, 2, 4, 8, 16, 30].map(Micros.seconds)
+        /// Each delay is multiplied by a random factor in this range.
+        var backoffJitter: ClosedRange<Double> = 0.5...1.0
+    }
+
+    enum Action: Hashable, Sendable {
+        case openTransport(ConnectionID)
+        case closeTransport(ConnectionID, code: UInt16)
+        /// Send `AUTH_REQUEST` with the stored session token.
+        case sendAuthRequest(ConnectionID)
+        case sendPing(ConnectionID)
+        case setTimer(SessionTimer, at: Timestamp)
+        case cancelTimer(SessionTimer)
+        /// Authenticated: drain the outbox, start catch-up.
+        case sessionEstablished(ConnectionID)
+        /// The connection is gone: whatever was in flight goes back to the queue.
+        case sessionLost
+        case stateChanged(ConnectionState)
+        case authFailed(reason: String)
+        /// Disconnected for good: the partition may now be deleted.
+        case readyForRemoval
+    }
+
+    private enum State: Hashable {
+        case disconnected
+        case connecting(ConnectionID)
+        case authenticating(ConnectionID)
+        case connected(ConnectionID, awaitingPong: Bool)
+        case authFailed
+        case disconnecting
+    }
+
+    let configuration: Configuration
+    private var state: State = .disconnected
+    /// Index into the backoff delays for the next reconnect.
+    private(set) var backoffAttempt = 0
+    private(set) var reconnectScheduledAt: Timestamp?
+    private(set) var isForeground = true
+    private(set) var isReachable = true
+    private(set) var hasCredentials: Bool
+    private var lastConnectionID: UInt64 = 0
+
+    init(configuration: Configuration = Configuration(), hasCredentials: Bool) {
+        self.configuration = configuration
+        self.hasCredentials = hasCredentials
+    }
+
+    var connectionState: ConnectionState {
+        switch state {
+        case .disconnected: .disconnected
+        case .connecting: .connecting
+        case .authenticating: .authenticating
+        case .connected: .connected
+        case .authFailed: .authFailed
+        case .disconnecting: .disconnecting
+        }
+    }
+
+    /// The connection that is open or opening, if any.
+    var currentConnection: ConnectionID? {
+        switch state {
+        case .connecting(let id), .authenticating(let id), .connected(let id, _): id
+        case .disconnected, .authFailed, .disconnecting: nil
+        }
+    }
+
+    /// The authenticated connection, if any.
+    var establishedConnection: ConnectionID? {
+        if case .connected(let id, _) = state { return id }
+        return nil
+    }
+
+    private var mayConnect: Bool { isForeground && isReachable && hasCredentials }
+
+    // MARK: Events
+
+    /// The app asks this server to connect (launch, server added, user action).
+    mutating func connectRequested(now: Timestamp) -> [Action] {
+        guard case .disconnected = state, mayConnect else { return [] }
+        return connect(now: now)
+    }
+
+    mutating func transportOpened(_ id: ConnectionID, now: Timestamp) -> [Action] {
+        guard id == currentConnection else { return [] }
+        guard case .connecting = state else {
+            preconditionFailure("transport \(id) opened twice (state \(state))")
+        }
+        state = .authenticating(id)
+        return [.cancelTimer(.connectTimeout), .stateChanged(.authenticating), .sendAuthRequest(id),
+                .setTimer(.authTimeout, at: now.adding(configuration.authTimeout))]
+    }
+
+    /// The transport closed or failed, with the WebSocket close code when there was one.
+    mutating func transportClosed(_ id: ConnectionID, code: UInt16?, now: Timestamp, random: inout SplitMix64) -> [Action] {
+        guard id == currentConnection else { return [] }
+        let wasConnected = establishedConnection != nil
+        var actions: [Action] = [.cancelTimer(.connectTimeout), .cancelTimer(.authTimeout), .cancelTimer(.heartbeat),
+                                 .cancelTimer(.pongTimeout)]
+        if wasConnected { actions.append(.sessionLost) }
+        switch code.flatMap(SovereignClose.init(rawValue:)) {
+        case .sessionExpired?:
+            return actions + failAuthentication("session expired (close 4004)")
+        case .accountDisabled?:
+            return actions + failAuthentication("account disabled (close 4005)")
+        case .authFailed?:
+            return actions + failAuthentication("authentication failed (close 4002)")
+        default:
+            state = .disconnected
+            return actions + [.stateChanged(.disconnected)] + scheduleReconnect(now: now, random: &random)
+        }
+    }
+
+    mutating func authSucceeded(_ id: ConnectionID, now: Timestamp) -> [Action] {
+        guard id == currentConnection, case .authenticating = state else { return [] }
+        state = .connected(id, awaitingPong: false)
+        backoffAttempt = 0
+        return [.cancelTimer(.authTimeout), .stateChanged(.connected), .sessionEstablished(id),
+                .setTimer(.heartbeat, at: now.adding(configuration.heartbeatInterval))]
+    }
+
+    /// `AUTH_ERROR`, or a passkey challenge where a session was expected: the stored token no
+    /// longer works. Retrying would loop, so the session waits for a new token.
+    mutating func authRejected(_ id: ConnectionID, reason: String, now: Timestamp) -> [Action] {
+        guard id == currentConnection, case .authenticating = state else { return [] }
+        return [.cancelTimer(.authTimeout), .closeTransport(id, code: 1000)] + failAuthentication(reason)
+    }
+
+    mutating func pongReceived(_ id: ConnectionID, now: Timestamp) -> [Action] {
+        guard case .connected(let current, true) = state, current == id else { return [] }
+        state = .connected(id, awaitingPong: false)
+        return [.cancelTimer(.pongTimeout), .setTimer(.heartbeat, at: now.adding(configuration.heartbeatInterval))]
+    }
+
+    /// The server broke the protocol or a request timed out: drop the connection and reconnect.
+    mutating func connectionFailed(_ id: ConnectionID, now: Timestamp, random: inout SplitMix64) -> [Action] {
+        guard id == currentConnection else { return [] }
+        return [.closeTransport(id, code: 1002)] + transportClosed(id, code: nil, now: now, random: &random)
+    }
+
+    mutating func timerFired(_ timer: SessionTimer, now: Timestamp, random: inout SplitMix64) -> [Action] {
+        switch (timer, state) {
+        case (.connectTimeout, .connecting(let id)), (.authTimeout, .authenticating(let id)):
+            return [.closeTransport(id, code: 1000)] + transportClosed(id, code: nil, now: now, random: &random)
+        case (.reconnect, .disconnected):
+            reconnectScheduledAt = nil
+            return mayConnect ? connect(now: now) : []
+        case (.heartbeat, .connected(let id, false)):
+            state = .connected(id, awaitingPong: true)
+            return [.sendPing(id), .setTimer(.pongTimeout, at: now.adding(configuration.pongTimeout))]
+        case (.pongTimeout, .connected(let id, true)):
+            // A silent link: no data, no close. Treat it as lost.
+            return [.closeTransport(id, code: 1001)] + transportClosed(id, code: nil, now: now, random: &random)
+        default:
+            // A timer that was cancelled after it had already been queued.
+            return []
+        }
+    }
+
+    /// The app went to the background: timers stop (the OS may also kill the socket).
+    mutating func backgrounded(now: Timestamp) -> [Action] {
+        guard isForeground else { return [] }
+        isForeground = false
+        reconnectScheduledAt = nil
+        return [.cancelTimer(.reconnect), .cancelTimer(.heartbeat), .cancelTimer(.pongTimeout)]
+    }
+
+    /// Back in the foreground: reconnect at once, or check at once that the socket survived.
+    mutating func foregrounded(now: Timestamp) -> [Action] {
+        guard !isForeground else { return [] }
+        isForeground = true
+        return resume(now: now)
+    }
+
+    mutating func reachabilityLost(now: Timestamp) -> [Action] {
+        guard isReachable else { return [] }
+        isReachable = false
+        reconnectScheduledAt = nil
+        return [.cancelTimer(.reconnect)]
+    }
+
+    mutating func reachabilityRestored(now: Timestamp) -> [Action] {
+        guard !isReachable else { return [] }
+        isReachable = true
+        return resume(now: now)
+    }
+
+    /// The front end stored a new session token (after AuthFailed, or for a server that had none).
+    mutating func credentialsUpdated(now: Timestamp) -> [Action] {
+        hasCredentials = true
+        switch state {
+        case .authFailed:
+            state = .disconnected
+            backoffAttempt = 0
+            return [.stateChanged(.disconnected)] + (mayConnect ? connect(now: now) : [])
+        case .disconnected:
+            return mayConnect && reconnectScheduledAt == nil ? connect(now: now) : []
+        default:
+            return []
+        }
+    }
+
+    /// The user removes the server: close whatever is open and stop for good.
+    mutating func removeRequested(now: Timestamp) -> [Action] {
+        guard state != .disconnecting else { return [] }
+        var actions: [Action] = []
+        if let id = currentConnection { actions.append(.closeTransport(id, code: 1000)) }
+        if establishedConnection != nil { actions.append(.sessionLost) }
+        state = .disconnecting
+        reconnectScheduledAt = nil
+        actions += [.cancelTimer(.connectTimeout), .cancelTimer(.authTimeout), .cancelTimer(.reconnect),
+                    .cancelTimer(.heartbeat), .cancelTimer(.pongTimeout), .stateChanged(.disconnecting), .readyForRemoval]
+        return actions
+    }
+
+    // MARK: Helpers
+
+    private mutating func connect(now: Timestamp) -> [Action] {
+        lastConnectionID += 1
+        let id = ConnectionID(lastConnectionID)
+        state = .connecting(id)
+        reconnectScheduledAt = nil
+        return [.cancelTimer(.reconnect), .stateChanged(.connecting), .openTransport(id),
+                .setTimer(.connectTimeout, at: now.adding(configuration.connectTimeout))]
+    }
+
+    private mutating func failAuthentication(_ reason: String) -> [Action] {
+        state = .authFailed
+        reconnectScheduledAt = nil
+        hasCredentials = false
+        return [.stateChanged(.authFailed), .authFailed(reason: reason)]
+    }
+
+    /// Schedules the next attempt: base delay for this attempt × a factor in [0.5, 1.0].
+    private mutating func scheduleReconnect(now: Timestamp, random: inout SplitMix64) -> [Action] {
+        guard mayConnect else { return [] }
+        let delays = configuration.backoffBaseDelays
+        let base = delays[min(backoffAttempt, delays.count - 1)]
+        let factor = random.nextDouble(in: configuration.backoffJitter)
+        backoffAttempt += 1
+        let at = now.adding(Int64((Double(base) * factor).rounded()))
+        reconnectScheduledAt = at
+        return [.setTimer(.reconnect, at: at)]
+    }
+
+    private mutating func resume(now: Timestamp) -> [Action] {
+        guard mayConnect else { return [] }
+        switch state {
+        case .disconnected:
+            return connect(now: now)
+        case .connected(let id, _):
+            // The socket may have died silently while the app slept: ping now.
+            state = .connected(id, awaitingPong: true)
+            return [.cancelTimer(.heartbeat), .sendPing(id), .setTimer(.pongTimeout, at: now.adding(configuration.pongTimeout))]
+        default:
+            return []
+        }
+    }
+}
+
+/// The WebSocket close codes that change what the client does next (PROTOCOL.md §6).
+enum SovereignClose: UInt16 {
+    case authTimeout = 4001
+    case authFailed = 4002
+    case tooManyConnections = 4003
+    case sessionExpired = 4004
+    case accountDisabled = 4005
+    case serverShutdown = 4006
+    case protocolError = 4007
+}

@@ -1,0 +1,418 @@
+import Foundation
+import OutpostStore
+import OutpostWire
+
+/// The sans-IO sync core of one server: connection, authentication, heartbeat and backoff;
+/// outbox drain; catch-up and gap filling; inbound storage and acknowledgement.
+///
+/// A value type. It takes ``SessionEvent``s with an explicit `now` and returns
+/// ``SessionEffect``s; it never touches a socket, a clock, a file or the system's random
+/// source. The runtime drives it with real sockets and clocks, the simulator with virtual ones:
+/// the same code runs in both.
+///
+/// ```swift
+/// var session = ServerSession(capabilities: .all, snapshot: try partition.sessionSnapshot(), seed: seed)
+/// for effect in session.handle(.connectRequested, now: now) { … }
+/// ```
+public struct ServerSession {
+    public struct Configuration: Hashable, Sendable {
+        var connection = ConnectionStateMachine.Configuration()
+        var outbox = OutboxDrain.Configuration()
+        var catchUp = CatchUp.Configuration()
+
+        /// Acknowledge inbound messages before storing them. Wrong on purpose: it exists only so
+        /// that tests can prove the simulator's checker catches a client that loses messages.
+        public var acknowledgeBeforeStoring = false
+
+        /// Messages per history page (1…500).
+        public var historyPageSize: Int32 {
+            get { catchUp.pageSize }
+            set { catchUp.pageSize = min(max(newValue, 1), 500) }
+        }
+
+        /// History pages fetched right after authentication before the rest of a backlog
+        /// becomes a persisted gap filled in the background.
+        public var foregroundHistoryPages: Int {
+            get { catchUp.foregroundPages }
+            set { catchUp.foregroundPages = max(newValue, 1) }
+        }
+
+        /// How many sends may be in flight at once (one per conversation).
+        public var maxSendsInFlight: Int {
+            get { outbox.maxInFlight }
+            set { outbox.maxInFlight = max(newValue, 1) }
+        }
+
+        public init() {}
+    }
+
+    public let capabilities: ServerCapabilities
+    private let configuration: Configuration
+    private var connection: ConnectionStateMachine
+    private var outbox: OutboxDrain
+    private var catchUp: CatchUp
+    private var random: SplitMix64
+    private var sessionToken: String?
+    private var ownUserID: String?
+    private var requestCounter: UInt64 = 0
+    /// The request id of the history page on the wire.
+    private var historyRequestID: String?
+    private var isRemoved = false
+
+    public init(configuration: Configuration = Configuration(), capabilities: ServerCapabilities,
+                snapshot: SessionSnapshot, seed: UInt64) {
+        self.configuration = configuration
+        self.capabilities = capabilities
+        connection = ConnectionStateMachine(configuration: configuration.connection,
+                                            hasCredentials: snapshot.sessionToken != nil)
+        outbox = OutboxDrain(configuration: configuration.outbox, pending: snapshot.pendingOutbox)
+        catchUp = CatchUp(configuration: configuration.catchUp, capabilities: capabilities, cursor: snapshot.cursor,
+                          gaps: snapshot.gaps)
+        random = SplitMix64(seed: seed)
+        sessionToken = snapshot.sessionToken
+        ownUserID = snapshot.ownUserID
+    }
+
+    // MARK: Observation
+
+    public var connectionState: ConnectionState { connection.connectionState }
+    public var cursor: SyncCursor { catchUp.cursor }
+    public var openGap: GapRecord? { catchUp.openGap }
+    public var gapGuarantee: GapGuarantee { catchUp.gapGuarantee }
+    public var pendingOutboxCount: Int { outbox.pending.count }
+    public var sendsInFlight: Int { outbox.inFlightCount }
+    public var isCaughtUp: Bool { catchUp.isCaughtUp }
+    public var reconnectScheduledAt: Timestamp? { connection.reconnectScheduledAt }
+    public var backoffAttempt: Int { connection.backoffAttempt }
+
+    // MARK: Events
+
+    public mutating func handle(_ event: SessionEvent, now: Timestamp) -> [SessionEffect] {
+        guard !isRemoved else { return [] }
+        switch event {
+        case .connectRequested:
+            return run(connection.connectRequested(now: now), now: now) + expireOutbox(now: now)
+        case .transportOpened(let id):
+            return run(connection.transportOpened(id, now: now), now: now)
+        case .transportClosed(let id, let code):
+            return run(connection.transportClosed(id, code: code, now: now, random: &random), now: now)
+        case .received(let id, let bytes):
+            guard id == connection.currentConnection else { return [] }
+            return received(bytes, on: id, now: now)
+        case .timerFired(let timer):
+            return timerFired(timer, now: now)
+        case .appBackgrounded:
+            return run(connection.backgrounded(now: now), now: now)
+        case .appForegrounded:
+            return run(connection.foregrounded(now: now), now: now)
+        case .reachabilityLost:
+            return run(connection.reachabilityLost(now: now), now: now)
+        case .reachabilityRestored:
+            return run(connection.reachabilityRestored(now: now), now: now)
+        case .enqueued(let item):
+            return outboxEffects(outbox.enqueued(item, now: now), now: now) + drain(now: now)
+        case .outboxItemUpdated(let item):
+            return outboxEffects(outbox.itemUpdated(item, now: now), now: now) + drain(now: now)
+        case .sessionTokenUpdated(let token):
+            sessionToken = token
+            return run(connection.credentialsUpdated(now: now), now: now)
+        case .removeRequested:
+            let effects = run(connection.removeRequested(now: now), now: now)
+            isRemoved = true
+            return effects
+        case .fillGapsNow:
+            guard connection.establishedConnection != nil else { return [] }
+            return catchUpEffects(catchUp.fillNow(now: now), now: now)
+        }
+    }
+
+    // MARK: Inbound frames
+
+    private mutating func received(_ bytes: [UInt8], on id: ConnectionID, now: Timestamp) -> [SessionEffect] {
+        let envelope: ServerEnvelope
+        do {
+            envelope = try WireCodec.decodeServerEnvelope(bytes)
+        } catch {
+            // A newer server may send types this client does not know: skip them. Anything
+            // else undecodable means the stream cannot be trusted: reconnect.
+            if error.code == .unknownMessageType { return [] }
+            return run(connection.connectionFailed(id, now: now, random: &random), now: now)
+        }
+        let requestID = envelope.requestID
+        switch envelope.frame {
+        case .authSuccess(let success):
+            return authenticated(id, userID: success.userID, newToken: success.sessionToken, now: now)
+        case .authRegisterSuccess(let success):
+            return authenticated(id, userID: success.userID, newToken: success.sessionToken, now: now)
+        case .authError(let error):
+            return run(connection.authRejected(id, reason: "AUTH_ERROR \(error.errorCode): \(error.message)", now: now), now: now)
+        case .authChallenge:
+            guard connection.connectionState == .authenticating else { return forward(envelope) }
+            // The server did not recognise the token and started a passkey login instead.
+            return run(connection.authRejected(id, reason: "the session token is no longer recognised", now: now), now: now)
+        case .messageReceive(let receive):
+            return messageReceived(receive, requestID: requestID, on: id, now: now)
+        case .historyResponse(let response):
+            guard requestID == historyRequestID else { return [] }
+            historyRequestID = nil
+            return historyPage(response, on: id, now: now)
+        case .messageDelivered(let delivered):
+            return [.notify(.delivered(messageID: delivered.messageID, to: delivered.deliveredTo))]
+        case .groupCreated(let group):
+            let members = group.members.map {
+                ConversationMember(userID: $0.userID, username: $0.username, displayName: $0.displayName, role: $0.role)
+            }
+            return [.persist(.recordGroup(conversationID: group.conversationID, title: group.title, members: members))]
+        case .groupMemberAdded(let added):
+            return [.persist(.recordMemberAdded(conversationID: added.conversationID, member: ConversationMember(userID: added.userID)))]
+        case .groupMemberRemoved(let removed):
+            return [.persist(.recordMemberRemoved(conversationID: removed.conversationID, userID: removed.userID))]
+        case .mlsWelcomeReceive(let welcome):
+            return [.persist(.recordInboundMLS(.welcome, conversationID: welcome.conversationID, senderID: welcome.senderID,
+                                               data: [UInt8](welcome.welcomeData)))]
+        case .mlsCommitBroadcast(let commit):
+            return [.persist(.recordInboundMLS(.commit, conversationID: commit.conversationID, senderID: commit.senderID,
+                                               data: [UInt8](commit.commitData)))]
+        case .mlsKeyPackageResponse(let response):
+            return [.persist(.recordInboundMLS(.keyPackage, conversationID: "", senderID: response.userID,
+                                               data: [UInt8](response.keyPackageData)))]
+        case .presenceNotify(let presence):
+            return [.notify(.presence(userID: presence.userID, status: presence.status))]
+        case .pong:
+            return run(connection.pongReceived(id, now: now), now: now)
+        case .error(let error):
+            return serverError(error, requestID: requestID, now: now)
+        case .authRegisterChallenge:
+            return forward(envelope)
+        }
+    }
+
+    private mutating func authenticated(_ id: ConnectionID, userID: String, newToken: String, now: Timestamp) -> [SessionEffect] {
+        guard connection.connectionState == .authenticating else { return [] }
+        var effects: [SessionEffect] = []
+        if !userID.isEmpty, userID != ownUserID {
+            ownUserID = userID
+            effects.append(.persist(.setOwnUserID(userID)))
+        }
+        if !newToken.isEmpty, newToken != sessionToken {
+            sessionToken = newToken
+            effects.append(.persist(.setSessionToken(newToken)))
+        }
+        return effects + run(connection.authSucceeded(id, now: now), now: now)
+    }
+
+    private mutating func messageReceived(
+        _ receive: MessageReceive, requestID: String, on id: ConnectionID, now: Timestamp
+    ) -> [SessionEffect] {
+        let message = self.message(from: receive)
+        var effects = storeThenAcknowledge([message], acknowledge: requestID.isEmpty, on: id)
+        if let own = outbox.ownMessageSeen(requestID: requestID, clientMessageID: message.clientMessageID,
+                                           serverMessageID: message.messageID, serverTimestamp: message.serverTimestamp, now: now) {
+            effects += outboxEffects(own, now: now) + drain(now: now)
+        }
+        // Live pushes and this client's own echoes both move the cursor (sequence numbers cover
+        // the user's own messages too).
+        effects += catchUpEffects(catchUp.livePushReceived(message, connected: true, now: now), now: now)
+        return effects
+    }
+
+    private mutating func historyPage(_ response: HistoryResponse, on id: ConnectionID, now: Timestamp) -> [SessionEffect] {
+        let messages = response.messages.map(message(from:))
+        var effects = storeThenAcknowledge(messages, acknowledge: true, on: id)
+        for message in messages {
+            if let own = outbox.ownMessageSeen(requestID: nil, clientMessageID: message.clientMessageID,
+                                               serverMessageID: message.messageID, serverTimestamp: message.serverTimestamp,
+                                               now: now) {
+                effects += outboxEffects(own, now: now)
+            }
+        }
+        effects += catchUpEffects(catchUp.pageReceived(messages, hasMore: response.hasMore, now: now), now: now)
+        return effects + drain(now: now)
+    }
+
+    /// Stores the messages, then acknowledges them: an acknowledged message is a committed one.
+    private mutating func storeThenAcknowledge(_ messages: [Message], acknowledge: Bool, on id: ConnectionID) -> [SessionEffect] {
+        guard !messages.isEmpty else { return [] }
+        let store: [SessionEffect] = [.persist(.storeInbound(messages)), .notify(.messagesStored(messages.map(\.messageID)))]
+        guard acknowledge else { return store }
+        var acks: [SessionEffect] = []
+        for message in messages {
+            acks.append(send(.messageAck(MessageAck.with { $0.messageID = message.messageID }), on: id))
+        }
+        return configuration.acknowledgeBeforeStoring ? acks + store : store + acks
+    }
+
+    private mutating func serverError(_ error: ErrorPayload, requestID: String, now: Timestamp) -> [SessionEffect] {
+        if !requestID.isEmpty, let outcome = outbox.errorReceived(requestID: requestID, code: error.code, message: error.message, now: now) {
+            return outboxEffects(outcome, now: now) + drain(now: now)
+        }
+        if !requestID.isEmpty, requestID == historyRequestID {
+            historyRequestID = nil
+            return [.cancelTimer(.request(requestID))] + catchUpEffects(catchUp.pageFailed(now: now), now: now)
+        }
+        // A fatal error is followed by the server closing the connection; nothing else to do.
+        return []
+    }
+
+    private func forward(_ envelope: ServerEnvelope) -> [SessionEffect] {
+        [.notify(.frame(type: Int(envelope.frame.messageType.rawValue), requestID: envelope.requestID,
+                        payload: (try? WireCodec.encode(envelope)) ?? []))]
+    }
+
+    // MARK: Timers
+
+    private mutating func timerFired(_ timer: SessionTimer, now: Timestamp) -> [SessionEffect] {
+        switch timer {
+        case .request(let requestID):
+            // No reply within 30 s: the request failed, and the link is not to be trusted.
+            guard let id = connection.establishedConnection,
+                  requestID == historyRequestID || outbox.clientMessageID(forRequest: requestID) != nil
+            else { return [] }
+            return run(connection.connectionFailed(id, now: now, random: &random), now: now)
+        case .sendPause:
+            outbox.pauseEnded()
+            return drain(now: now)
+        case .outboxExpiry:
+            return expireOutbox(now: now)
+        case .gapFill:
+            guard connection.establishedConnection != nil else { return [] }
+            return catchUpEffects(catchUp.fillTimerFired(now: now), now: now)
+        case .connectTimeout, .authTimeout, .reconnect, .heartbeat, .pongTimeout:
+            return run(connection.timerFired(timer, now: now, random: &random), now: now)
+        }
+    }
+
+    // MARK: Translating the parts' actions into effects
+
+    private mutating func run(_ actions: [ConnectionStateMachine.Action], now: Timestamp) -> [SessionEffect] {
+        var effects: [SessionEffect] = []
+        for action in actions {
+            switch action {
+            case .openTransport(let id):
+                effects.append(.openTransport(id))
+            case .closeTransport(let id, let code):
+                effects.append(.closeTransport(id, code: code))
+            case .sendAuthRequest(let id):
+                effects.append(send(.authRequest(AuthRequest.with { $0.username = sessionToken ?? "" }), on: id))
+            case .sendPing(let id):
+                effects.append(send(.ping(Ping.with { $0.timestamp = now.microseconds }), on: id))
+            case .setTimer(let timer, let at):
+                effects.append(.setTimer(timer, at: at))
+            case .cancelTimer(let timer):
+                effects.append(.cancelTimer(timer))
+            case .sessionEstablished:
+                effects += drain(now: now) + catchUpEffects(catchUp.sessionEstablished(now: now), now: now)
+            case .sessionLost:
+                historyRequestID = nil
+                catchUp.sessionLost()
+                effects += outboxEffects(outbox.connectionLost(), now: now)
+            case .stateChanged(let state):
+                effects.append(.notify(.connectionStateChanged(state)))
+            case .authFailed(let reason):
+                sessionToken = nil
+                effects.append(.notify(.authFailed(reason: reason)))
+            case .readyForRemoval:
+                effects.append(.notify(.readyForRemoval))
+            }
+        }
+        return effects
+    }
+
+    private mutating func drain(now: Timestamp) -> [SessionEffect] {
+        guard connection.establishedConnection != nil else { return [] }
+        var counter = requestCounter
+        let actions = outbox.drain(now: now) {
+            counter += 1
+            return "s\(counter)"
+        }
+        requestCounter = counter
+        return outboxEffects(actions, now: now)
+    }
+
+    private mutating func expireOutbox(now: Timestamp) -> [SessionEffect] {
+        outboxEffects(outbox.expire(now: now), now: now)
+    }
+
+    private mutating func outboxEffects(_ actions: [OutboxDrain.Action], now: Timestamp) -> [SessionEffect] {
+        var effects: [SessionEffect] = []
+        for action in actions {
+            switch action {
+            case .send(let item, let requestID):
+                guard let id = connection.establishedConnection else { continue }
+                effects.append(.persist(.markInFlight(clientMessageID: item.clientMessageID, requestID: requestID)))
+                let frame = MessageSend.with {
+                    $0.conversationID = item.conversationID
+                    $0.encryptedPayload = Data(item.payload)
+                    $0.messageType = item.messageType
+                    // Extension fields only for servers that advertise them.
+                    if capabilities.contains(.idempotentSend) { $0.clientMessageID = item.clientMessageID }
+                }
+                effects.append(send(.messageSend(frame), on: id, requestID: requestID))
+            case .persist(let operation):
+                effects.append(.persist(operation))
+            case .setTimer(let timer, let at):
+                effects.append(.setTimer(timer, at: at))
+            case .cancelTimer(let timer):
+                effects.append(.cancelTimer(timer))
+            case .notify(let notification):
+                effects.append(.notify(notification))
+            }
+        }
+        return effects
+    }
+
+    private mutating func catchUpEffects(_ actions: [CatchUp.Action], now: Timestamp) -> [SessionEffect] {
+        var effects: [SessionEffect] = []
+        for action in actions {
+            switch action {
+            case .requestHistory(let cursor, let bySequence):
+                guard let id = connection.establishedConnection else { continue }
+                let requestID = nextRequestID(prefix: "h")
+                historyRequestID = requestID
+                let request = HistoryRequest.with {
+                    $0.limit = configuration.catchUp.pageSize
+                    if bySequence {
+                        $0.afterSequence = cursor.sequence
+                    } else {
+                        $0.afterTimestamp = cursor.position.timestamp.microseconds
+                        $0.afterMessageID = cursor.position.messageID
+                    }
+                }
+                effects += [send(.historyRequest(request), on: id, requestID: requestID),
+                            .setTimer(.request(requestID), at: now.adding(configuration.outbox.requestTimeout))]
+            case .persist(let operation):
+                effects.append(.persist(operation))
+            case .setTimer(let timer, let at):
+                effects.append(.setTimer(timer, at: at))
+            case .notify(let notification):
+                effects.append(.notify(notification))
+            }
+        }
+        return effects
+    }
+
+    // MARK: Encoding
+
+    private mutating func nextRequestID(prefix: String) -> String {
+        requestCounter += 1
+        return "\(prefix)\(requestCounter)"
+    }
+
+    private mutating func send(_ frame: ClientFrame, on id: ConnectionID, requestID: String? = nil) -> SessionEffect {
+        let envelope = ClientEnvelope(requestID: requestID ?? nextRequestID(prefix: "r"), frame: frame)
+        do {
+            return .send(id, try WireCodec.encode(envelope))
+        } catch {
+            // Only an oversized frame fails to encode, and the outbox refuses those at enqueue.
+            preconditionFailure("an outbound frame failed to encode: \(error)")
+        }
+    }
+
+    private func message(from receive: MessageReceive) -> Message {
+        Message(messageID: receive.messageID, conversationID: receive.conversationID, senderID: receive.senderID,
+                serverTimestamp: Timestamp(microseconds: receive.serverTimestamp),
+                sequence: capabilities.contains(.sequence) && receive.sequence > 0 ? receive.sequence : nil,
+                messageType: receive.messageType, payload: [UInt8](receive.encryptedPayload),
+                clientMessageID: receive.clientMessageID.isEmpty ? nil : receive.clientMessageID)
+    }
+}
