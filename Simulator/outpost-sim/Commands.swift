@@ -20,13 +20,14 @@ func reproduceCommand(_ scenario: String, seed: UInt64) -> String {
 }
 
 func printSummary(_ rows: [(SimulationResult, Double)]) {
-    let header = ["scenario", "seed", "sim time", "events", "wall s", "events/s", "sim s/wall s", "kills", "result"]
+    let header = ["scenario", "seed", "sim time", "events", "wall s", "events/s", "sim s/wall s", "kills", "server losses", "result"]
     var table = [header]
     for (result, wall) in rows {
         table.append([result.scenario, "\(result.seed)", String(format: "%.0f s", result.simulatedSeconds),
                       "\(result.statistics.events)", String(format: "%.2f", wall),
                       String(format: "%.0f", Double(result.statistics.events) / max(wall, 1e-9)),
                       String(format: "%.0f", result.simulatedSeconds / max(wall, 1e-9)), "\(result.statistics.kills)",
+                      "\(result.statistics.serverLosses)",
                       result.passed ? "pass" : "FAIL (\(result.violations.count))"])
     }
     let widths = header.indices.map { column in table.map { $0[column].count }.max() ?? 0 }

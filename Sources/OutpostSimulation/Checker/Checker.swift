@@ -11,8 +11,10 @@ import OutpostSync
 /// §9 "Pending"): those count against the server, not the client, and are reported apart.
 struct Checker {
     let simulation: Simulation
+    /// Messages legacy servers lost (counted against the server).
+    private(set) var serverLosses = 0
 
-    func check() -> [String] {
+    mutating func check() -> [String] {
         var violations = simulation.storageErrors
         guard let process = simulation.client else {
             return violations + ["the client is not running at the end"]
@@ -23,7 +25,7 @@ struct Checker {
         return violations
     }
 
-    private func check(_ slot: Simulation.ServerSlot, _ process: Simulation.ClientProcess) -> [String] {
+    private mutating func check(_ slot: Simulation.ServerSlot, _ process: Simulation.ClientProcess) -> [String] {
         let prefix = "server \(slot.index) (\(slot.server.configuration.behaviour.rawValue))"
         guard let id = slot.serverID else { return ["\(prefix): never added"] }
         if slot.removalRequested {
@@ -91,7 +93,7 @@ struct Checker {
                     violations.append("\(prefix): message \(owed.messageID) in \(owed.conversationID) was lost")
                 }
             }
-            _ = legacyLosses
+            serverLosses += legacyLosses
             // Gaps.
             if extended {
                 let open = try partition.openGaps()

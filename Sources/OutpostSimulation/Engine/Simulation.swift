@@ -136,6 +136,9 @@ public final class Simulation {
         public var peerMessages = 0
         public var kills = 0
         public var connectionsOpened = 0
+        /// Messages a legacy server lost for good (a dropped push is never sent again).
+        public var serverLosses = 0
+        public var droppedPushes = 0
     }
 
     public init(scenario: Scenario, options: Options) {
@@ -211,7 +214,10 @@ public final class Simulation {
             if case .end = event { break }
             dispatch(event)
         }
-        let violations = Checker(simulation: self).check()
+        var checker = Checker(simulation: self)
+        let violations = checker.check()
+        stats.serverLosses = checker.serverLosses
+        stats.droppedPushes = slots.reduce(0) { $0 + $1.server.droppedPushes.count }
         trace.record(now, server: nil, "end", "violations=\(violations.count)")
         trace.close()
         client?.store.close()
@@ -315,7 +321,7 @@ public final class Simulation {
             var process = ClientProcess(incarnation: incarnations, store: store, sessions: [], partitions: [],
                                         armedTimers: Array(repeating: [:], count: slots.count))
             var configuration = ServerSession.Configuration()
-            configuration.acknowledgeBeforeStoring = scenario.client.acknowledgeBeforeStoring ?? false
+            configuration.deliberateBug = scenario.client.deliberateBug
             for slot in slots {
                 guard !slot.removed, let id = slot.serverID, let partition = try? store.partition(for: id) else {
                     process.sessions.append(nil)
@@ -550,6 +556,7 @@ public final class Simulation {
         stats.peerMessages += 1
         let payload = Array("peer:\(index):\(stats.peerMessages)".utf8)
         apply(slots[index].server.peerPost(from: sender, conversationID: conversation, payload: payload, now: now), server: index)
+        if scenario.workload.otherDeviceReads == true { slots[index].server.acknowledgeEverything(for: Self.userID) }
     }
 
     private func userSend() {

@@ -1,6 +1,7 @@
 import Foundation
 import OutpostJSONSchema
 import OutpostSchemas
+import OutpostSync
 
 /// A simulation scenario: servers, network, workload and a fault schedule. Scenario files live
 /// in `Simulator/Scenarios/*.json` and follow `Schemas/json/scenario.schema.json`.
@@ -52,21 +53,25 @@ public struct Scenario: Codable, Hashable, Sendable {
         public var peerMessagesPerHour: Double
         /// Messages the user writes per hour, across all servers.
         public var userMessagesPerHour: Double
+        /// The user's other device reads (acknowledges) every message as it arrives, so nothing
+        /// stays pending for this device: it must catch up from history.
+        public var otherDeviceReads: Bool?
 
         enum CodingKeys: String, CodingKey {
             case peerMessagesPerHour = "peer_messages_per_hour"
             case userMessagesPerHour = "user_messages_per_hour"
+            case otherDeviceReads = "other_device_reads"
         }
     }
 
     public struct Client: Codable, Hashable, Sendable {
         public var poolCapacity: Int
-        /// Test-only: acknowledge before storing (a deliberately broken client).
-        public var acknowledgeBeforeStoring: Bool?
+        /// Test only: a deliberately broken client, to prove the checker catches it.
+        public var deliberateBug: DeliberateBug?
 
         enum CodingKeys: String, CodingKey {
             case poolCapacity = "pool_capacity"
-            case acknowledgeBeforeStoring = "acknowledge_before_storing"
+            case deliberateBug = "deliberate_bug"
         }
     }
 

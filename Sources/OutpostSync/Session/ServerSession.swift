@@ -2,6 +2,12 @@ import Foundation
 import OutpostStore
 import OutpostWire
 
+/// Deliberately wrong behaviours, switched on only by tests of the simulator's checker.
+public enum DeliberateBug: String, Hashable, Sendable, Codable {
+    /// Acknowledge messages and move the cursor before the messages are committed.
+    case acknowledgeBeforeStoring = "ack_before_store"
+}
+
 /// The sans-IO sync core of one server: connection, authentication, heartbeat and backoff;
 /// outbox drain; catch-up and gap filling; inbound storage and acknowledgement.
 ///
@@ -20,9 +26,9 @@ public struct ServerSession {
         var outbox = OutboxDrain.Configuration()
         var catchUp = CatchUp.Configuration()
 
-        /// Acknowledge inbound messages before storing them. Wrong on purpose: it exists only so
-        /// that tests can prove the simulator's checker catches a client that loses messages.
-        public var acknowledgeBeforeStoring = false
+        /// A deliberate bug, for tests only: they prove that the simulator's checker catches a
+        /// client that loses messages. Never set it in an app.
+        public var deliberateBug: DeliberateBug?
 
         /// Messages per history page (1…500).
         public var historyPageSize: Int32 {
@@ -205,41 +211,57 @@ public struct ServerSession {
         _ receive: MessageReceive, requestID: String, on id: ConnectionID, now: Timestamp
     ) -> [SessionEffect] {
         let message = self.message(from: receive)
-        var effects = storeThenAcknowledge([message], acknowledge: requestID.isEmpty, on: id)
-        if let own = outbox.ownMessageSeen(requestID: requestID, clientMessageID: message.clientMessageID,
-                                           serverMessageID: message.messageID, serverTimestamp: message.serverTimestamp, now: now) {
-            effects += outboxEffects(own, now: now) + drain(now: now)
+        let store = storeEffects([message])
+        let acks = requestID.isEmpty ? acknowledgements([message], on: id) : []
+        var own: [SessionEffect] = []
+        if let seen = outbox.ownMessageSeen(requestID: requestID, clientMessageID: message.clientMessageID,
+                                            serverMessageID: message.messageID, serverTimestamp: message.serverTimestamp, now: now) {
+            own = outboxEffects(seen, now: now) + drain(now: now)
         }
         // Live pushes and this client's own echoes both move the cursor (sequence numbers cover
         // the user's own messages too).
-        effects += catchUpEffects(catchUp.livePushReceived(message, connected: true, now: now), now: now)
-        return effects
+        let progress = catchUpEffects(catchUp.livePushReceived(message, connected: true, now: now), now: now)
+        return ordered(store: store, acknowledgements: acks, progress: progress) + own
     }
 
     private mutating func historyPage(_ response: HistoryResponse, on id: ConnectionID, now: Timestamp) -> [SessionEffect] {
         let messages = response.messages.map(message(from:))
-        var effects = storeThenAcknowledge(messages, acknowledge: true, on: id)
+        let store = storeEffects(messages)
+        let acks = acknowledgements(messages, on: id)
+        var own: [SessionEffect] = []
         for message in messages {
-            if let own = outbox.ownMessageSeen(requestID: nil, clientMessageID: message.clientMessageID,
-                                               serverMessageID: message.messageID, serverTimestamp: message.serverTimestamp,
-                                               now: now) {
-                effects += outboxEffects(own, now: now)
+            if let seen = outbox.ownMessageSeen(requestID: nil, clientMessageID: message.clientMessageID,
+                                                serverMessageID: message.messageID, serverTimestamp: message.serverTimestamp,
+                                                now: now) {
+                own += outboxEffects(seen, now: now)
             }
         }
-        effects += catchUpEffects(catchUp.pageReceived(messages, hasMore: response.hasMore, now: now), now: now)
-        return effects + drain(now: now)
+        let progress = catchUpEffects(catchUp.pageReceived(messages, hasMore: response.hasMore, now: now), now: now)
+        return ordered(store: store, acknowledgements: acks, progress: progress) + own + drain(now: now)
     }
 
-    /// Stores the messages, then acknowledges them: an acknowledged message is a committed one.
-    private mutating func storeThenAcknowledge(_ messages: [Message], acknowledge: Bool, on id: ConnectionID) -> [SessionEffect] {
+    /// Store, then acknowledge and move the cursor: an acknowledged message, and every message
+    /// behind the cursor, is a committed one. The driver stops at a failed store, so neither
+    /// the acknowledgement nor the cursor can get ahead of the data.
+    private func ordered(store: [SessionEffect], acknowledgements: [SessionEffect], progress: [SessionEffect]) -> [SessionEffect] {
+        if configuration.deliberateBug == .acknowledgeBeforeStoring {
+            // Wrong on purpose (tests of the checker only).
+            return acknowledgements + progress + store
+        }
+        return store + acknowledgements + progress
+    }
+
+    private func storeEffects(_ messages: [Message]) -> [SessionEffect] {
         guard !messages.isEmpty else { return [] }
-        let store: [SessionEffect] = [.persist(.storeInbound(messages)), .notify(.messagesStored(messages.map(\.messageID)))]
-        guard acknowledge else { return store }
+        return [.persist(.storeInbound(messages)), .notify(.messagesStored(messages.map(\.messageID)))]
+    }
+
+    private mutating func acknowledgements(_ messages: [Message], on id: ConnectionID) -> [SessionEffect] {
         var acks: [SessionEffect] = []
         for message in messages {
             acks.append(send(.messageAck(MessageAck.with { $0.messageID = message.messageID }), on: id))
         }
-        return configuration.acknowledgeBeforeStoring ? acks + store : store + acks
+        return acks
     }
 
     private mutating func serverError(_ error: ErrorPayload, requestID: String, now: Timestamp) -> [SessionEffect] {
