@@ -48,7 +48,8 @@ let package = Package(
         // Layer 2: the Sovereign v1 wire types and codec.
         .target(
             name: "OutpostWire",
-            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Generated/sovereign.proto.sha256"]
         ),
 
         // Layer 3: encrypted per-server partitions, key hierarchy, credential vault, queues.
@@ -97,7 +98,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OutpostWireTests",
-            dependencies: ["OutpostWire"]
+            dependencies: ["OutpostWire", "CSodium", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
     ],
     swiftLanguageModes: [.v6]
