@@ -128,32 +128,47 @@ public final class Store {
 
     /// Creates the partition of a new server and returns its handle.
     public func addServer(_ origin: ServerOrigin, now: Timestamp) throws(StoreError) -> Partition {
+        try addServers([origin], now: now)[0]
+    }
+
+    /// Creates the partitions of several new servers, writing the server list twice in all
+    /// (not twice per server), and returns their handles in the same order.
+    public func addServers(_ origins: [ServerOrigin], now: Timestamp) throws(StoreError) -> [Partition] {
         try checkAlive()
-        let id = serverID(for: origin)
-        if let existing = registry.entry(id) {
-            guard existing.state == .removing else { throw .serverAlreadyAdded(origin) }
-            try finishRemoval(id)
+        let ids = origins.map(serverID(for:))
+        guard Set(ids).count == ids.count else { throw .invalidServerURL("\(origins)", "the same server twice") }
+        for (id, origin) in zip(ids, origins) {
+            if let existing = registry.entry(id) {
+                guard existing.state == .removing else { throw .serverAlreadyAdded(origin) }
+                try finishRemoval(id)
+            }
         }
         // 1. Record the intent, so a crash before step 3 is rolled back on the next open.
-        var entry = ServerRegistry.Entry(id: id, origin: origin, state: .adding, addedAt: now)
-        try saveRegistry { $0.upsert(entry) }
-        // 2. The partition: directory, wrapped keys, both databases.
-        try FileSystem.createDirectory(layout.partition(id))
-        try willWrite(.partitionKeys(id))
-        let keys = PartitionKeys.generate(for: id, wrappingKey: wrappingKey)
-        try keys.write(to: layout.keys(id))
-        try willWrite(.transaction(id, operation: "createDatabases"))
-        for file in DatabaseFile.allCases {
-            let key = try keys.unwrap(file, for: id, wrappingKey: wrappingKey, path: layout.keys(id))
-            let database = try OpenPartition.openDatabase(
-                path: layout.database(id, file), key: key, kind: file.schemaKind, create: true,
-                durability: options.durability.database)
-            database.close()
+        let entries = zip(ids, origins).map { ServerRegistry.Entry(id: $0, origin: $1, state: .adding, addedAt: now) }
+        try saveRegistry { registry in entries.forEach { registry.upsert($0) } }
+        // 2. Each partition: directory, wrapped keys, both databases.
+        for id in ids {
+            try FileSystem.createDirectory(layout.partition(id))
+            try willWrite(.partitionKeys(id))
+            let keys = PartitionKeys.generate(for: id, wrappingKey: wrappingKey)
+            try keys.write(to: layout.keys(id))
+            try willWrite(.transaction(id, operation: "createDatabases"))
+            for file in DatabaseFile.allCases {
+                let key = try keys.unwrap(file, for: id, wrappingKey: wrappingKey, path: layout.keys(id))
+                let database = try OpenPartition.openDatabase(
+                    path: layout.database(id, file), key: key, kind: file.schemaKind, create: true,
+                    durability: options.durability.database)
+                database.close()
+            }
         }
-        // 3. Publish it.
-        entry.state = .active
-        try saveRegistry { $0.upsert(entry) }
-        return Partition(store: self, id: id, origin: origin)
+        // 3. Publish them.
+        try saveRegistry { registry in
+            for var entry in entries {
+                entry.state = .active
+                registry.upsert(entry)
+            }
+        }
+        return zip(ids, origins).map { Partition(store: self, id: $0, origin: $1) }
     }
 
     /// The handle of server `id`. Credentials and data of a server are reachable only through it.

@@ -96,13 +96,23 @@ public final class Simulation {
         var serverID: ServerID?
     }
 
-    /// The client process: lost on a kill, rebuilt from disk on relaunch.
-    struct ClientProcess {
+    /// The client process: lost on a kill, rebuilt from disk on relaunch. A class, so that one
+    /// session's event never copies the other sessions.
+    final class ClientProcess {
         let incarnation: UInt64
         let store: Store
         var sessions: [ServerSession?]
         var partitions: [Partition?]
         var armedTimers: [[SessionTimer: UInt64]]
+
+        init(incarnation: UInt64, store: Store, sessions: [ServerSession?], partitions: [Partition?],
+             armedTimers: [[SessionTimer: UInt64]]) {
+            self.incarnation = incarnation
+            self.store = store
+            self.sessions = sessions
+            self.partitions = partitions
+            self.armedTimers = armedTimers
+        }
     }
 
     let scenario: Scenario
@@ -239,9 +249,8 @@ public final class Simulation {
     private func dispatch(_ event: Event) {
         switch event {
         case .clientTimer(let server, let timer, let generation):
-            guard var process = client, process.armedTimers[server][timer] == generation else { return }
+            guard let process = client, process.armedTimers[server][timer] == generation else { return }
             process.armedTimers[server][timer] = nil
-            client = process
             deliver(.timerFired(timer), to: server)
         case .transportOpened(let server, let link):
             guard let connection = slots[server].openLinks[link] else { return }
@@ -299,8 +308,9 @@ public final class Simulation {
         try FileManager.default.createDirectory(atPath: options.workDirectory, withIntermediateDirectories: true)
         let store = try Store.open(at: dataDirectory, keyProvider: RawKeyProvider(rawKey: masterKey),
                                    options: Store.Options(partitionPoolCapacity: scenario.client.poolCapacity))
+        let partitions = try store.addServers(slots.map(\.origin), now: now)
         for index in slots.indices {
-            let partition = try store.addServer(slots[index].origin, now: now)
+            let partition = partitions[index]
             try partition.setOwnUserID(Self.userID, now: now)
             let token = slots[index].server.issueToken(for: Self.userID, now: now, random: &slots[index].random)
             try partition.setSessionToken(token, now: now)
@@ -318,7 +328,7 @@ public final class Simulation {
         do {
             let store = try Store.open(at: dataDirectory, keyProvider: RawKeyProvider(rawKey: masterKey),
                                        options: Store.Options(partitionPoolCapacity: scenario.client.poolCapacity))
-            var process = ClientProcess(incarnation: incarnations, store: store, sessions: [], partitions: [],
+            let process = ClientProcess(incarnation: incarnations, store: store, sessions: [], partitions: [],
                                         armedTimers: Array(repeating: [:], count: slots.count))
             var configuration = ServerSession.Configuration()
             configuration.deliberateBug = scenario.client.deliberateBug
@@ -372,10 +382,8 @@ public final class Simulation {
 
     /// Hands one event to server `index`'s session and carries out its effects in order.
     func deliver(_ event: SessionEvent, to index: Int) {
-        guard var process = client, var session = process.sessions[index] else { return }
-        let effects = session.handle(event, now: now)
-        process.sessions[index] = session
-        client = process
+        guard let process = client, process.sessions[index] != nil else { return }
+        let effects = process.sessions[index]!.handle(event, now: now)
         execute(effects, server: index)
     }
 
@@ -403,10 +411,10 @@ public final class Simulation {
                 queue.schedule(.deliverToServer(server: index, link: link, bytes: bytes), at: at)
             case .setTimer(let timer, let at):
                 timerGeneration += 1
-                client!.armedTimers[index][timer] = timerGeneration
+                process.armedTimers[index][timer] = timerGeneration
                 queue.schedule(.clientTimer(server: index, timer: timer, generation: timerGeneration), at: max(at, now))
             case .cancelTimer(let timer):
-                client!.armedTimers[index][timer] = nil
+                process.armedTimers[index][timer] = nil
             case .persist(let operation):
                 guard let partition = process.partitions[index] else { continue }
                 do {

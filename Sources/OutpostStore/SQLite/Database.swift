@@ -112,13 +112,14 @@ final class Database {
     /// Runs `body` in an `IMMEDIATE` transaction, committing when it returns and rolling back
     /// when it throws.
     func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
-        try execute("BEGIN IMMEDIATE")
+        // Prepared once and cached: a transaction is the unit of every durable write.
+        try statement("BEGIN IMMEDIATE").run()
         do {
             let value = try body()
-            try execute("COMMIT")
+            try statement("COMMIT").run()
             return value
         } catch {
-            try? execute("ROLLBACK")
+            try? statement("ROLLBACK").run()
             throw error
         }
     }
