@@ -6,10 +6,16 @@ import Testing
 /// The simulator's own guarantees, checked through the same library `outpost-sim` uses.
 @Suite("Simulator")
 struct SimulationTests {
-    static let scratch = NSTemporaryDirectory() + "outpost-simulation-tests"
+    /// A new, empty directory: tests run in parallel, and each run needs its own.
+    static func scratch() -> String {
+        var template = Array((NSTemporaryDirectory() + "outpost-simulation-XXXXXX").utf8CString)
+        return String(cString: template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!)! })
+    }
 
     static func run(_ scenario: Scenario, seed: UInt64) -> SimulationResult {
-        Simulation(scenario: scenario, options: .init(seed: seed, workDirectory: scratch + "/\(scenario.name)-\(seed)")).run()
+        let directory = scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        return Simulation(scenario: scenario, options: .init(seed: seed, workDirectory: directory)).run()
     }
 
     static func scenario(_ name: String) throws -> Scenario {
@@ -131,7 +137,9 @@ struct SimulationTests {
 
     @Test func theReportShowsATimelinePerServer() throws {
         let scenario = try Self.scenario("black-hole")
-        var options = Simulation.Options(seed: 1, workDirectory: Self.scratch + "/report")
+        let directory = Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var options = Simulation.Options(seed: 1, workDirectory: directory)
         options.recordTimeline = true
         let result = Simulation(scenario: scenario, options: options).run()
         let html = Report.html(result)

@@ -388,8 +388,28 @@ public final class Simulation {
     }
 
     private func execute(_ effects: [SessionEffect], server index: Int) {
-        for effect in effects {
+        var pendingWrites: [PersistOperation] = []
+        for (position, effect) in effects.enumerated() {
             guard let process = client else { return }  // killed half way: the rest never happens
+            if case .persist(let operation) = effect {
+                // Consecutive writes of one event are committed together.
+                pendingWrites.append(operation)
+                if position + 1 < effects.count, case .persist = effects[position + 1] { continue }
+                guard let partition = process.partitions[index] else { continue }
+                let writes = pendingWrites
+                pendingWrites.removeAll()
+                do {
+                    try partition.apply(writes, now: now)
+                } catch where isSimulatedCrash(error) {
+                    kill()
+                    return
+                } catch {
+                    storageErrors.append("server \(index): \(writes): \(error)")
+                    kill()
+                    return
+                }
+                continue
+            }
             switch effect {
             case .openTransport(let connection):
                 stats.connectionsOpened += 1
@@ -415,18 +435,8 @@ public final class Simulation {
                 queue.schedule(.clientTimer(server: index, timer: timer, generation: timerGeneration), at: max(at, now))
             case .cancelTimer(let timer):
                 process.armedTimers[index][timer] = nil
-            case .persist(let operation):
-                guard let partition = process.partitions[index] else { continue }
-                do {
-                    try partition.apply(operation, now: now)
-                } catch where isSimulatedCrash(error) {
-                    kill()
-                    return
-                } catch {
-                    storageErrors.append("server \(index): \(operation): \(error)")
-                    kill()
-                    return
-                }
+            case .persist:
+                break  // handled above
             case .notify(let notification):
                 notify(notification, server: index)
             }

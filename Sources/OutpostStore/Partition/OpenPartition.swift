@@ -9,6 +9,8 @@ final class OpenPartition {
     private let openMLS: () throws(StoreError) -> Database
     /// The user id this client has on the server, cached from `server_metadata`.
     var ownUserID: String?
+    /// Inside ``Partition/inOneTransaction(_:)``: writes join the open transaction.
+    var isInBatch = false
 
     init(id: ServerID, messages: Database, openMLS: @escaping () throws(StoreError) -> Database) {
         self.id = id

@@ -26,9 +26,21 @@ public struct Partition {
         _ body: (OpenPartition) throws(StoreError) -> T
     ) throws(StoreError) -> T {
         let partition = try store.openPartition(id)
-        try store.willWrite(.transaction(id, operation: operation))
         if changesConversations { store.summaries.drop(id) }
+        if partition.isInBatch { return try body(partition) }
+        try store.willWrite(.transaction(id, operation: operation))
         return try partition.messages.transaction { () throws(StoreError) in try body(partition) }
+    }
+
+    /// Runs `body`, and every write it makes to `messages.db`, in one transaction: all of them
+    /// are committed together or none is.
+    public func inOneTransaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        let partition = try store.openPartition(id)
+        guard !partition.isInBatch else { return try body() }
+        try store.willWrite(.transaction(id, operation: "batch"))
+        partition.isInBatch = true
+        defer { partition.isInBatch = false }
+        return try partition.messages.transaction { () throws(StoreError) in try body() }
     }
 
     /// Runs `body` against `messages.db` without a write transaction.

@@ -1,6 +1,18 @@
 import OutpostStore
 
 extension Partition {
+    /// Performs consecutive ``PersistOperation``s of one event in a single transaction, so that
+    /// messages and the cursor that covers them are committed together.
+    public func apply(_ operations: [PersistOperation], now: Timestamp) throws(StoreError) {
+        guard operations.count > 1 else {
+            if let operation = operations.first { try apply(operation, now: now) }
+            return
+        }
+        try inOneTransaction { () throws(StoreError) in
+            for operation in operations { try apply(operation, now: now) }
+        }
+    }
+
     /// Performs one ``PersistOperation`` of a ``ServerSession``. This is the driver's side of
     /// the sans-IO boundary, shared by the runtime and the simulator so that both persist the
     /// same way.
