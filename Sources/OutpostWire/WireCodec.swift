@@ -3,13 +3,18 @@ import SwiftProtobuf
 
 /// Bytes ⇄ typed frames for Sovereign v1.
 ///
-/// Binary only: one serialized `Envelope` per WebSocket message, at most
-/// ``maxEnvelopeBytes`` in either direction. Unknown types and malformed payloads are
-/// ``WireError``s, never a crash; a failed encode writes nothing.
+/// Binary only: one serialized `Envelope` per WebSocket message, at most ``maxEnvelopeBytes``
+/// in either direction. The client side decodes ``ServerEnvelope``s and encodes
+/// ``ClientEnvelope``s; the mirror pair serves the simulated servers.
+///
+/// Decoding never traps: every input gives an envelope or a ``WireError``
+/// (too large, malformed envelope, type 0, unknown type, wrong direction, malformed payload).
+/// Encoding refuses what a peer would refuse, and a failed encode produces no bytes.
 public enum WireCodec {
     /// The largest serialized envelope, in both directions (PROTOCOL.md §1).
     public static let maxEnvelopeBytes = 65_536
-    /// The largest outbound `encrypted_payload`: a server's echo is up to ~100 bytes larger than
+
+    /// The largest outbound `encrypted_payload`. A server's echo is up to ~100 bytes larger than
     /// the send, so anything bigger is refused when it is queued (PROTOCOL.md §9).
     public static let maxOutboundPayloadBytes = 65_000
 
@@ -18,16 +23,25 @@ public enum WireCodec {
 
     // MARK: Client side
 
-    /// Decodes a frame from the server.
+    /// Decodes one binary WebSocket message from a server.
+    ///
+    /// - Throws: ``WireError`` with code ``WireError/Code/envelopeTooLarge`` (checked before
+    ///   parsing), ``WireError/Code/malformedEnvelope``, ``WireError/Code/unspecifiedMessageType``,
+    ///   ``WireError/Code/unknownMessageType``, ``WireError/Code/wrongDirection`` (a client
+    ///   type) or ``WireError/Code/malformedPayload``.
     public static func decodeServerEnvelope(_ bytes: [UInt8]) throws(WireError) -> ServerEnvelope {
         let (type, requestID, payload) = try decodeEnvelope(bytes)
         guard let frame = try decodePayload(type, payload, as: ServerFrame.self) else {
-            throw WireError(.wrongDirection, "\(type) is sent by clients, not servers")
+            throw .wrongDirection(type, sentBy: "clients")
         }
         return ServerEnvelope(requestID: requestID, frame: frame)
     }
 
-    /// Encodes a frame for the server.
+    /// Encodes a frame for a server.
+    ///
+    /// - Throws: ``WireError`` with code ``WireError/Code/payloadTooLarge`` for a
+    ///   `MESSAGE_SEND` whose `encrypted_payload` is over ``maxOutboundPayloadBytes``, or
+    ///   ``WireError/Code/envelopeTooLarge`` when the envelope is over ``maxEnvelopeBytes``.
     public static func encode(_ envelope: ClientEnvelope) throws(WireError) -> [UInt8] {
         if case .messageSend(let send) = envelope.frame {
             try validateOutboundPayload(count: send.encryptedPayload.count)
@@ -35,59 +49,66 @@ public enum WireCodec {
         return try encodeEnvelope(envelope.frame.messageType, envelope.requestID) { try envelope.frame.serializedPayload() }
     }
 
-    // MARK: Server side (simulated servers)
+    // MARK: Server side
 
-    /// Decodes a frame from a client.
+    /// Decodes one binary WebSocket message from a client (for the simulated servers).
+    ///
+    /// - Throws: the same ``WireError``s as ``decodeServerEnvelope(_:)``, with
+    ///   ``WireError/Code/wrongDirection`` for a server type.
     public static func decodeClientEnvelope(_ bytes: [UInt8]) throws(WireError) -> ClientEnvelope {
         let (type, requestID, payload) = try decodeEnvelope(bytes)
         guard let frame = try decodePayload(type, payload, as: ClientFrame.self) else {
-            throw WireError(.wrongDirection, "\(type) is sent by servers, not clients")
+            throw .wrongDirection(type, sentBy: "servers")
         }
         return ClientEnvelope(requestID: requestID, frame: frame)
     }
 
-    /// Encodes a frame for a client.
+    /// Encodes a frame for a client (for the simulated servers).
+    ///
+    /// - Throws: ``WireError`` with code ``WireError/Code/envelopeTooLarge`` when the envelope
+    ///   is over ``maxEnvelopeBytes``.
     public static func encode(_ envelope: ServerEnvelope) throws(WireError) -> [UInt8] {
         try encodeEnvelope(envelope.frame.messageType, envelope.requestID) { try envelope.frame.serializedPayload() }
     }
 
     // MARK: Limits
 
-    /// Refuses an outbound `encrypted_payload` over ``maxOutboundPayloadBytes``.
+    /// Refuses an outbound `encrypted_payload` of `count` bytes when it is over
+    /// ``maxOutboundPayloadBytes``: call it before queueing a message.
+    ///
+    /// - Throws: ``WireError`` with code ``WireError/Code/payloadTooLarge``.
     public static func validateOutboundPayload(count: Int) throws(WireError) {
-        guard count <= maxOutboundPayloadBytes else {
-            throw WireError(.payloadTooLarge, "\(count) bytes; the limit is \(maxOutboundPayloadBytes)")
-        }
+        guard count <= maxOutboundPayloadBytes else { throw .payloadTooLarge(size: count) }
     }
 
     // MARK: Envelope
 
     private static func decodeEnvelope(_ bytes: [UInt8]) throws(WireError) -> (MessageType, String, [UInt8]) {
         // The limit is checked before any parsing.
-        guard bytes.count <= maxEnvelopeBytes else { throw .envelopeTooLarge(bytes.count) }
+        guard bytes.count <= maxEnvelopeBytes else { throw .envelopeTooLarge(size: bytes.count) }
         let envelope: Envelope
         do {
             envelope = try Envelope(serializedBytes: bytes)
         } catch {
-            throw WireError(.malformedEnvelope, "\(error)")
+            throw .malformedEnvelope("\(error)")
         }
         switch envelope.type {
         case .unspecified:
-            throw WireError(.unspecifiedMessageType, "type 0 is invalid")
+            throw .unspecifiedMessageType
         case .UNRECOGNIZED(let number):
-            throw WireError(.unknownMessageType, "type \(number)")
+            throw .unknownMessageType(number)
         default:
             return (envelope.type, envelope.requestID, [UInt8](envelope.payload))
         }
     }
 
-    private static func decodePayload<Frame>(
+    private static func decodePayload<Frame: FrameDecoding>(
         _ type: MessageType, _ payload: [UInt8], as: Frame.Type
-    ) throws(WireError) -> Frame? where Frame: FrameDecoding {
+    ) throws(WireError) -> Frame? {
         do {
             return try Frame.decode(type, payload: payload)
         } catch {
-            throw WireError(.malformedPayload, "\(type): \(error)")
+            throw .malformedPayload(type, "\(error)")
         }
     }
 
@@ -96,25 +117,15 @@ public enum WireCodec {
     ) throws(WireError) -> [UInt8] {
         let bytes: [UInt8]
         do {
-            let envelope = Envelope.with {
-                $0.type = type
-                $0.requestID = requestID
-            }
-            var withPayload = envelope
-            withPayload.payload = Data(try payload())
-            bytes = try withPayload.serializedBytes()
+            var envelope = Envelope()
+            envelope.type = type
+            envelope.requestID = requestID
+            envelope.payload = Data(try payload())
+            bytes = try envelope.serializedBytes()
         } catch {
-            throw WireError(.malformedPayload, "\(type) cannot be encoded: \(error)")
+            throw .malformedPayload(type, "cannot be encoded: \(error)")
         }
-        guard bytes.count <= maxEnvelopeBytes else { throw .envelopeTooLarge(bytes.count) }
+        guard bytes.count <= maxEnvelopeBytes else { throw .envelopeTooLarge(size: bytes.count) }
         return bytes
     }
 }
-
-/// The two frame enums decode the same way.
-protocol FrameDecoding {
-    static func decode(_ type: MessageType, payload: [UInt8]) throws -> Self?
-}
-
-extension ClientFrame: FrameDecoding {}
-extension ServerFrame: FrameDecoding {}

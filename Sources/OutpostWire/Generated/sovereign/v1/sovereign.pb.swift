@@ -33,8 +33,11 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+/// What an Envelope's payload is. Each type travels in one direction only.
 public nonisolated enum Sovereign_Protocol_V1_MessageType: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
+
+  /// invalid: a frame of this type is refused
   case unspecified // = 0
 
   /// C→S
@@ -292,6 +295,7 @@ public nonisolated struct Sovereign_Protocol_V1_AuthRequest: Sendable {
   public init() {}
 }
 
+/// AUTH_CHALLENGE: the passkey login challenge for the platform authenticator.
 public nonisolated struct Sovereign_Protocol_V1_AuthChallenge: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -307,6 +311,7 @@ public nonisolated struct Sovereign_Protocol_V1_AuthChallenge: Sendable {
   public init() {}
 }
 
+/// AUTH_RESPONSE: the platform authenticator's assertion for an AUTH_CHALLENGE.
 public nonisolated struct Sovereign_Protocol_V1_AuthResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -344,6 +349,8 @@ public nonisolated struct Sovereign_Protocol_V1_AuthSuccess: Sendable {
   public init() {}
 }
 
+/// AUTH_ERROR: authentication failed; error_code is one of the 1xxx/2xxx error codes
+/// (1001 is followed by close 4002, 1002 and 1005 by 4004, 2004 by 4005).
 public nonisolated struct Sovereign_Protocol_V1_AuthError: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -358,6 +365,7 @@ public nonisolated struct Sovereign_Protocol_V1_AuthError: Sendable {
   public init() {}
 }
 
+/// AUTH_REGISTER_REQUEST: starts the passkey registration of a new account.
 public nonisolated struct Sovereign_Protocol_V1_AuthRegisterRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -372,6 +380,7 @@ public nonisolated struct Sovereign_Protocol_V1_AuthRegisterRequest: Sendable {
   public init() {}
 }
 
+/// AUTH_REGISTER_CHALLENGE: the registration challenge for the platform authenticator.
 public nonisolated struct Sovereign_Protocol_V1_AuthRegisterChallenge: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -386,6 +395,7 @@ public nonisolated struct Sovereign_Protocol_V1_AuthRegisterChallenge: Sendable 
   public init() {}
 }
 
+/// AUTH_REGISTER_RESPONSE: the platform authenticator's attestation.
 public nonisolated struct Sovereign_Protocol_V1_AuthRegisterResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -404,6 +414,7 @@ public nonisolated struct Sovereign_Protocol_V1_AuthRegisterResponse: Sendable {
   public init() {}
 }
 
+/// AUTH_REGISTER_SUCCESS: the account exists and the connection is authenticated.
 public nonisolated struct Sovereign_Protocol_V1_AuthRegisterSuccess: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -418,6 +429,8 @@ public nonisolated struct Sovereign_Protocol_V1_AuthRegisterSuccess: Sendable {
   public init() {}
 }
 
+/// MESSAGE_SEND: an encrypted message for a conversation, sent with a fresh request_id.
+/// encrypted_payload is at most 65,000 bytes (checked when the message is queued).
 public nonisolated struct Sovereign_Protocol_V1_MessageSend: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -438,6 +451,8 @@ public nonisolated struct Sovereign_Protocol_V1_MessageSend: Sendable {
   public init() {}
 }
 
+/// MESSAGE_RECEIVE: a stored message. The echo to the sender carries the send's request_id;
+/// pushes to other members (and the sender's other connections) carry an empty one.
 public nonisolated struct Sovereign_Protocol_V1_MessageReceive: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -468,6 +483,7 @@ public nonisolated struct Sovereign_Protocol_V1_MessageReceive: Sendable {
   public init() {}
 }
 
+/// MESSAGE_ACK: the recipient has the message; no reply, unknown ids are ignored.
 public nonisolated struct Sovereign_Protocol_V1_MessageAck: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -480,6 +496,7 @@ public nonisolated struct Sovereign_Protocol_V1_MessageAck: Sendable {
   public init() {}
 }
 
+/// MESSAGE_DELIVERED: to the sender, once per recipient, on that recipient's first ACK.
 public nonisolated struct Sovereign_Protocol_V1_MessageDelivered: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -495,6 +512,7 @@ public nonisolated struct Sovereign_Protocol_V1_MessageDelivered: Sendable {
   public init() {}
 }
 
+/// A member of a group conversation.
 public nonisolated struct Sovereign_Protocol_V1_GroupMember: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -514,6 +532,7 @@ public nonisolated struct Sovereign_Protocol_V1_GroupMember: Sendable {
   public init() {}
 }
 
+/// GROUP_CREATE: creates a group conversation with the given members.
 public nonisolated struct Sovereign_Protocol_V1_GroupCreate: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -528,6 +547,7 @@ public nonisolated struct Sovereign_Protocol_V1_GroupCreate: Sendable {
   public init() {}
 }
 
+/// GROUP_CREATED: the new conversation and its members.
 public nonisolated struct Sovereign_Protocol_V1_GroupCreated: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -544,6 +564,7 @@ public nonisolated struct Sovereign_Protocol_V1_GroupCreated: Sendable {
   public init() {}
 }
 
+/// GROUP_INVITE: adds a user to a group conversation.
 public nonisolated struct Sovereign_Protocol_V1_GroupInvite: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -558,6 +579,7 @@ public nonisolated struct Sovereign_Protocol_V1_GroupInvite: Sendable {
   public init() {}
 }
 
+/// GROUP_MEMBER_ADDED: a user joined a conversation.
 public nonisolated struct Sovereign_Protocol_V1_GroupMemberAdded: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -574,6 +596,7 @@ public nonisolated struct Sovereign_Protocol_V1_GroupMemberAdded: Sendable {
   public init() {}
 }
 
+/// GROUP_MEMBER_REMOVED: a user left or was removed from a conversation.
 public nonisolated struct Sovereign_Protocol_V1_GroupMemberRemoved: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -590,6 +613,7 @@ public nonisolated struct Sovereign_Protocol_V1_GroupMemberRemoved: Sendable {
   public init() {}
 }
 
+/// GROUP_LEAVE: leaves a group conversation.
 public nonisolated struct Sovereign_Protocol_V1_GroupLeave: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -602,6 +626,7 @@ public nonisolated struct Sovereign_Protocol_V1_GroupLeave: Sendable {
   public init() {}
 }
 
+/// MLS_KEY_PACKAGE_UPLOAD: publishes an opaque MLS key package; no reply on success.
 public nonisolated struct Sovereign_Protocol_V1_MlsKeyPackageUpload: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -614,6 +639,7 @@ public nonisolated struct Sovereign_Protocol_V1_MlsKeyPackageUpload: Sendable {
   public init() {}
 }
 
+/// MLS_KEY_PACKAGE_FETCH: asks for a user's key package.
 public nonisolated struct Sovereign_Protocol_V1_MlsKeyPackageFetch: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -626,6 +652,7 @@ public nonisolated struct Sovereign_Protocol_V1_MlsKeyPackageFetch: Sendable {
   public init() {}
 }
 
+/// MLS_KEY_PACKAGE_RESPONSE: a user's opaque key package.
 public nonisolated struct Sovereign_Protocol_V1_MlsKeyPackageResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -640,6 +667,7 @@ public nonisolated struct Sovereign_Protocol_V1_MlsKeyPackageResponse: Sendable 
   public init() {}
 }
 
+/// MLS_WELCOME: an opaque MLS Welcome for one recipient.
 public nonisolated struct Sovereign_Protocol_V1_MlsWelcome: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -656,6 +684,7 @@ public nonisolated struct Sovereign_Protocol_V1_MlsWelcome: Sendable {
   public init() {}
 }
 
+/// MLS_WELCOME_RECEIVE: an opaque MLS Welcome from a sender.
 public nonisolated struct Sovereign_Protocol_V1_MlsWelcomeReceive: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -672,6 +701,7 @@ public nonisolated struct Sovereign_Protocol_V1_MlsWelcomeReceive: Sendable {
   public init() {}
 }
 
+/// MLS_COMMIT: an opaque MLS Commit for a conversation.
 public nonisolated struct Sovereign_Protocol_V1_MlsCommit: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -686,6 +716,7 @@ public nonisolated struct Sovereign_Protocol_V1_MlsCommit: Sendable {
   public init() {}
 }
 
+/// MLS_COMMIT_BROADCAST: an opaque MLS Commit, relayed to the conversation's members.
 public nonisolated struct Sovereign_Protocol_V1_MlsCommitBroadcast: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -702,6 +733,7 @@ public nonisolated struct Sovereign_Protocol_V1_MlsCommitBroadcast: Sendable {
   public init() {}
 }
 
+/// PRESENCE_UPDATE: the user's own presence.
 public nonisolated struct Sovereign_Protocol_V1_PresenceUpdate: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -715,6 +747,7 @@ public nonisolated struct Sovereign_Protocol_V1_PresenceUpdate: Sendable {
   public init() {}
 }
 
+/// PRESENCE_NOTIFY: another user's presence.
 public nonisolated struct Sovereign_Protocol_V1_PresenceNotify: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -729,6 +762,7 @@ public nonisolated struct Sovereign_Protocol_V1_PresenceNotify: Sendable {
   public init() {}
 }
 
+/// PING: sent every 30 s; no PONG within 10 s means the connection is dead.
 public nonisolated struct Sovereign_Protocol_V1_Ping: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -742,6 +776,7 @@ public nonisolated struct Sovereign_Protocol_V1_Ping: Sendable {
   public init() {}
 }
 
+/// PONG: the reply to a PING, with its request_id and timestamp.
 public nonisolated struct Sovereign_Protocol_V1_Pong: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -755,6 +790,8 @@ public nonisolated struct Sovereign_Protocol_V1_Pong: Sendable {
   public init() {}
 }
 
+/// ERROR: a request failed (carrying its request_id) or the server gives up on the connection.
+/// code is one of the protocol's error codes; fatal is true for 1002, 1005, 2004 and 9003.
 public nonisolated struct Sovereign_Protocol_V1_Error: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -796,6 +833,8 @@ public nonisolated struct Sovereign_Protocol_V1_HistoryRequest: Sendable {
   public init() {}
 }
 
+/// Extension `history`: one page of HISTORY_REQUEST results (same request_id); the client pages
+/// until has_more is false. A non-final page holds at least one message.
 public nonisolated struct Sovereign_Protocol_V1_HistoryResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
