@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "OutpostJSONSchema", targets: ["OutpostJSONSchema"]),
         .library(name: "OutpostSimulation", targets: ["OutpostSimulation"]),
         .executable(name: "outpost-sim", targets: ["outpost-sim"]),
+        .executable(name: "outpost-bench", targets: ["outpost-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
@@ -85,6 +86,13 @@ let package = Package(
                 .product(name: "NIOWebSocket", package: "swift-nio"),
             ],
             path: "Simulator/outpost-sim"
+        ),
+
+        // The benchmarks of DESIGN §5: `swift run -c release outpost-bench`.
+        .executableTarget(
+            name: "outpost-bench",
+            dependencies: ["OutpostStore", "OutpostSimulation", "OutpostSync"],
+            path: "Benchmarks/outpost-bench"
         ),
 
         .testTarget(

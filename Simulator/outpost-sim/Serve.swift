@@ -51,18 +51,22 @@ struct Serve: AsyncParsableCommand {
         guard let behaviour = ServerBehaviour(rawValue: behaviour) else {
             throw ValidationError("behaviour must be legacy or extended")
         }
-        setvbuf(stdout, nil, _IOLBF, 0)  // one line at a time, also into a pipe or a log file
         let userList = users.split(separator: ",").map(String.init)
         let host = ServerHost(name: name, behaviour: behaviour, users: userList,
                               conversations: conversations.split(separator: ",").map(String.init))
         let server = try await WebSocketServer.start(host: self.host, port: port, serverHost: host)
-        print("Serving \(name) (\(behaviour.rawValue)) on ws://\(self.host):\(server.port)/ws")
-        print("Discovery: http://\(self.host):\(server.port)/.well-known/sovereign.json")
+        say("Serving \(name) (\(behaviour.rawValue)) on ws://\(self.host):\(server.port)/ws")
+        say("Discovery: http://\(self.host):\(server.port)/.well-known/sovereign.json")
         if printTokens {
-            for user in userList { print("token \(user): \(await host.issueToken(for: user))") }
+            for user in userList { say("token \(user): \(await host.issueToken(for: user))") }
         }
         try await server.waitUntilClosed()
     }
+}
+
+/// Writes a line at once, unbuffered, so that a script reading a pipe sees it immediately.
+private func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
 /// Owns the simulated server and the open connections; every frame goes through it in order.

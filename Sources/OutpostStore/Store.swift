@@ -24,6 +24,8 @@ public final class Store {
         public var durability: Durability
         /// How long a queued message may wait before it expires instead of being sent.
         public var defaultOutboxLifespanSeconds: Int64
+        /// How databases are keyed; anything but the raw key is for benchmarks only.
+        @_spi(Benchmarks) public var keying: DatabaseKeying = .rawKey
 
         public init(partitionPoolCapacity: Int = 32, durability: Durability = .processCrash,
                     defaultOutboxLifespanSeconds: Int64 = 7 * 24 * 3600) {
@@ -157,7 +159,7 @@ public final class Store {
                 let key = try keys.unwrap(file, for: id, wrappingKey: wrappingKey, path: layout.keys(id))
                 let database = try OpenPartition.openDatabase(
                     path: layout.database(id, file), key: key, kind: file.schemaKind, create: true,
-                    durability: options.durability.database)
+                    durability: options.durability.database, keying: options.keying)
                 database.close()
             }
         }
@@ -242,12 +244,12 @@ public final class Store {
             let messagesKey = try keys.unwrap(.messages, for: id, wrappingKey: wrappingKey, path: keysPath)
             let messages = try OpenPartition.openDatabase(
                 path: layout.database(id, .messages), key: messagesKey, kind: .messages, create: false,
-                durability: options.durability.database)
+                durability: options.durability.database, keying: options.keying)
             let partition = OpenPartition(id: id, messages: messages) { [layout, wrappingKey, options] () throws(StoreError) in
                 let mlsKey = try keys.unwrap(.mlsState, for: id, wrappingKey: wrappingKey, path: keysPath)
                 return try OpenPartition.openDatabase(
                     path: layout.database(id, .mlsState), key: mlsKey, kind: .mls, create: false,
-                    durability: options.durability.database)
+                    durability: options.durability.database, keying: options.keying)
             }
             partition.ownUserID = try Partition.readMetadata(ServerMetadataKey.userID, in: messages).map { String(decoding: $0, as: UTF8.self) }
             return partition

@@ -2,12 +2,14 @@ import Foundation
 import OutpostWire
 import Testing
 
-/// Feeds the decoder 100,000 random and mutated envelopes from a fixed seed: every input must
-/// give a frame or a typed error, never a crash.
+/// Feeds both decoders 100,000 inputs from a fixed seed: random bytes, valid envelopes mutated in
+/// many ways, and oversized envelopes. Every input must give an envelope or a typed error, never
+/// a crash; an input over the limit must be refused as too large; and an envelope that decodes
+/// must survive re-encoding.
 @Suite("Wire codec fuzzing")
 struct WireFuzzTests {
-    /// SplitMix64, local to the test so that the corpus never changes with the library.
-    struct Generator: RandomNumberGenerator {
+    /// SplitMix64: local to the test, so the corpus never changes with the standard library.
+    struct SplitMix64: RandomNumberGenerator {
         var state: UInt64
         mutating func next() -> UInt64 {
             state &+= 0x9E37_79B9_7F4A_7C15
@@ -18,15 +20,36 @@ struct WireFuzzTests {
         }
     }
 
+    static let iterations = 100_000
+
+    /// Valid envelopes of every type, both directions.
     static func seeds() throws -> [[UInt8]] {
-        try (WireCodecTests.serverFrames.map { try WireCodec.encode(ServerEnvelope(requestID: "req-1", frame: $0)) })
-            + (WireCodecTests.clientFrames.map { try WireCodec.encode(ClientEnvelope(requestID: "req-2", frame: $0)) })
+        try WireCodecTests.serverFrames.map { try WireCodec.encode(ServerEnvelope(requestID: "req-1", frame: $0.0)) }
+            + WireCodecTests.clientFrames.map { try WireCodec.encode(ClientEnvelope(requestID: "req-2", frame: $0.0)) }
+            + WireCodecTests.serverFrames.map { try WireCodec.encode(ServerEnvelope(requestID: "", frame: $0.0)) }
     }
 
-    static func mutate(_ input: [UInt8], _ random: inout Generator) -> [UInt8] {
+    /// Type numbers to swap in: every valid one, 0, gaps, the extension range and big numbers.
+    static let typeNumbers: [UInt64] = MessageType.allCases.map { UInt64($0.rawValue) }
+        + [12, 19, 24, 36, 47, 52, 63, 127, 128, 300, 1 << 31, UInt64.max]
+
+    static func varint(_ value: UInt64) -> [UInt8] {
+        var value = value, bytes: [UInt8] = []
+        while value >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        return bytes + [UInt8(value)]
+    }
+
+    static func randomBytes(_ count: Int, _ random: inout SplitMix64) -> [UInt8] {
+        (0..<count).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+    }
+
+    static func mutate(_ input: [UInt8], seeds: [[UInt8]], _ random: inout SplitMix64) -> [UInt8] {
         var bytes = input
-        for _ in 0..<Int.random(in: 1...4, using: &random) {
-            switch Int.random(in: 0..<7, using: &random) {
+        for _ in 0..<Int.random(in: 1...3, using: &random) {
+            switch Int.random(in: 0..<9, using: &random) {
             case 0 where !bytes.isEmpty:  // flip a bit
                 let index = Int.random(in: 0..<bytes.count, using: &random)
                 bytes[index] ^= 1 << UInt8.random(in: 0..<8, using: &random)
@@ -34,64 +57,109 @@ struct WireFuzzTests {
                 bytes.removeLast(Int.random(in: 1...bytes.count, using: &random))
             case 2:  // insert random bytes
                 let index = Int.random(in: 0...bytes.count, using: &random)
-                bytes.insert(contentsOf: (0..<Int.random(in: 1...8, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }, at: index)
+                bytes.insert(contentsOf: randomBytes(Int.random(in: 1...8, using: &random), &random), at: index)
             case 3 where !bytes.isEmpty:  // duplicate a slice
                 let start = Int.random(in: 0..<bytes.count, using: &random)
                 let end = min(bytes.count, start + Int.random(in: 1...16, using: &random))
                 bytes.insert(contentsOf: bytes[start..<end], at: start)
-            case 4 where bytes.count > 1:  // swap the type number
-                bytes[1] = UInt8.random(in: 0...70, using: &random)
+            case 4:  // swap the type number (field 1, a varint at the start of an encoded envelope)
+                var rest = bytes.first == 0x08 ? Array(bytes.dropFirst()) : bytes
+                if bytes.first == 0x08 { while let first = rest.first, first & 0x80 != 0 { rest.removeFirst() }; rest = Array(rest.dropFirst()) }
+                bytes = [0x08] + varint(typeNumbers.randomElement(using: &random)!) + rest
             case 5 where !bytes.isEmpty:  // set a byte to an edge value
                 bytes[Int.random(in: 0..<bytes.count, using: &random)] = [0x00, 0x7F, 0x80, 0xFF].randomElement(using: &random)!
-            default:  // append a large length prefix
+            case 6:  // append a field with a huge length prefix
                 bytes += [0x1A, 0xFF, 0xFF, 0xFF, 0x0F]
+            case 7:  // append another envelope (protobuf merges them)
+                bytes += seeds.randomElement(using: &random)!
+            default:  // mutate inside the payload, keeping the envelope valid
+                guard var envelope = try? Envelope(serializedBytes: bytes) else { continue }
+                var payload = [UInt8](envelope.payload)
+                if !payload.isEmpty, Bool.random(using: &random) {
+                    payload[Int.random(in: 0..<payload.count, using: &random)] ^= UInt8.random(in: 1...255, using: &random)
+                } else {
+                    payload.insert(contentsOf: randomBytes(Int.random(in: 1...6, using: &random), &random),
+                                   at: Int.random(in: 0...payload.count, using: &random))
+                }
+                envelope.payload = Data(payload)
+                bytes = (try? envelope.serializedBytes()) ?? bytes
             }
         }
         return bytes
     }
 
-    /// `nil` when `decode` produced a frame, else the typed error's code.
-    static func outcome<T>(_ decode: () throws(WireError) -> T) -> WireError.Code? {
+    /// A seed grown with an unknown length-delimited field to a total near the limit
+    /// (65,530 ... 65,545 bytes): valid below and at 65,536, too large above.
+    static func nearTheLimit(_ seed: [UInt8], _ random: inout SplitMix64) -> [UInt8] {
+        let target = 65_530 + Int.random(in: 0...15, using: &random)
+        // Field 15, wire type 2, with a 3-byte length: 1 + 3 + n bytes.
+        let filler = target - seed.count - 4
+        return seed + [0x7A] + varint(UInt64(filler)) + [UInt8](repeating: 0x41, count: filler)
+    }
+
+    enum Outcome { case decoded, refused(WireError.Code) }
+
+    static func outcome<T>(_ decode: () throws(WireError) -> T, check: (T) -> Void) -> Outcome {
         do {
-            _ = try decode()
-            return nil
+            let envelope = try decode()
+            check(envelope)
+            return .decoded
         } catch {
-            return error.code
+            return .refused(error.code)
         }
     }
 
-    @Test func oneHundredThousandEnvelopesGiveAFrameOrATypedError() throws {
-        var random = Generator(state: 0x5EED)
+    @Test func oneHundredThousandInputsGiveAnEnvelopeOrATypedError() throws {
+        var random = SplitMix64(state: 0x0075_7470_6F73_7401)
         let seeds = try Self.seeds()
-        var decoded = 0, refused = 0
-        var codes: Set<String> = []
-        for iteration in 0..<100_000 {
-            let input: [UInt8]
-            switch iteration % 10 {
-            case 0...5:
-                input = Self.mutate(seeds[Int.random(in: 0..<seeds.count, using: &random)], &random)
-            case 6, 7:
-                input = (0..<Int.random(in: 0...64, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
-            case 8:
-                input = seeds[Int.random(in: 0..<seeds.count, using: &random)]
-            default:
-                input = iteration % 1_000 == 9 ? Array(repeating: 0x0A, count: 65_537 + iteration % 7) : Self.mutate([], &random)
+        var decoded = 0, refused = 0, oversized = 0, atTheLimit = 0
+        var codes: [String: Int] = [:]
+        let start = ContinuousClock.now
+        for iteration in 0..<Self.iterations {
+            let seed = seeds.randomElement(using: &random)!
+            let input: [UInt8] = switch iteration % 20 {
+            case 0..<12: Self.mutate(seed, seeds: seeds, &random)
+            case 12..<16: Self.randomBytes(Int.random(in: 0...48, using: &random), &random)
+            case 16: Self.mutate(Self.randomBytes(Int.random(in: 0...16, using: &random), &random), seeds: seeds, &random)
+            case 17: Self.randomBytes(Int.random(in: 0...600, using: &random), &random)
+            case 18: seed
+            default: iteration % 200 == 19 ? Self.nearTheLimit(seed, &random) : Self.mutate(seed, seeds: seeds, &random)
             }
-            let asClient = Self.outcome { () throws(WireError) in try WireCodec.decodeServerEnvelope(input) }
-            let asServer = Self.outcome { () throws(WireError) in try WireCodec.decodeClientEnvelope(input) }
-            for outcome in [asClient, asServer] {
-                if let code = outcome {
-                    refused += 1
-                    codes.insert(code.description)
-                } else {
+            if input.count > WireCodec.maxEnvelopeBytes { oversized += 1 }
+            if input.count == WireCodec.maxEnvelopeBytes { atTheLimit += 1 }
+
+            let outcomes = [
+                Self.outcome({ () throws(WireError) in try WireCodec.decodeServerEnvelope(input) }) { envelope in
+                    // A decoded envelope re-encodes (or is refused with a typed error) and decodes the same.
+                    if let bytes = try? WireCodec.encode(envelope) {
+                        #expect((try? WireCodec.decodeServerEnvelope(bytes)) == envelope)
+                    }
+                },
+                Self.outcome({ () throws(WireError) in try WireCodec.decodeClientEnvelope(input) }) { envelope in
+                    if let bytes = try? WireCodec.encode(envelope) {
+                        #expect((try? WireCodec.decodeClientEnvelope(bytes)) == envelope)
+                    }
+                },
+            ]
+            for outcome in outcomes {
+                switch outcome {
+                case .decoded:
                     decoded += 1
+                    #expect(input.count <= WireCodec.maxEnvelopeBytes)
+                case .refused(let code):
+                    refused += 1
+                    codes[code.description, default: 0] += 1
+                    #expect((code == .envelopeTooLarge) == (input.count > WireCodec.maxEnvelopeBytes), "\(code), \(input.count) bytes")
                 }
             }
         }
-        #expect(decoded + refused == 200_000)
-        #expect(decoded > 1_000)
-        #expect(refused > 1_000)
-        #expect(codes.isSuperset(of: ["malformed envelope", "unknown message type", "malformed payload", "wrong direction",
-                                      "envelope too large", "unspecified message type"]), "\(codes.sorted())")
+        let elapsed = ContinuousClock.now - start
+        print("wire fuzz: \(Self.iterations) inputs, \(decoded) decoded, \(refused) refused \(codes.sorted { $0.key < $1.key }), \(oversized) oversized, \(atTheLimit) at the limit, \(elapsed)")
+        #expect(decoded + refused == 2 * Self.iterations)
+        #expect(decoded > 0 && refused > 0)
+        #expect(oversized > 0 && atTheLimit > 0)
+        for code: WireError.Code in [.malformedEnvelope, .unspecifiedMessageType, .unknownMessageType, .malformedPayload, .wrongDirection, .envelopeTooLarge] {
+            #expect(codes[code.description, default: 0] > 0, "never saw \(code)")
+        }
     }
 }

@@ -35,11 +35,11 @@ final class OpenPartition {
     /// Opens (and, when `create`, creates) a partition database with the store's settings.
     static func openDatabase(
         path: String, key: SecretBytes, kind: SchemaCatalog.DatabaseKind, create: Bool,
-        durability: Database.Durability
+        durability: Database.Durability, keying: DatabaseKeying
     ) throws(StoreError) -> Database {
         if create { try FileSystem.createPrivateFile(path) }
         else if !FileSystem.fileExists(path) { throw .corruptFile(path, "the database file is missing") }
-        let database = try Database(path: path, key: key, create: create)
+        let database = try Database(path: path, key: key, keying: keying, create: create)
         let version = try SchemaMigrator.checkVersion(database, kind)
         // Temporary tables and sorts stay in memory: SQLCipher does not encrypt temp files.
         try database.execute("PRAGMA temp_store = MEMORY")

@@ -1,5 +1,16 @@
 import CSQLCipher
 
+/// How a database is keyed. Only ``rawKey`` is used by apps; the others exist so that the
+/// benchmarks can measure the same code against plain SQLite and SQLCipher's passphrase KDF.
+@_spi(Benchmarks) public enum DatabaseKeying: Sendable {
+    /// `x'<64 hex digits>'`: no key derivation on open.
+    case rawKey
+    /// The key's hex digits as a passphrase: SQLCipher's default PBKDF2 (64,000 iterations).
+    case passphraseKDF
+    /// No key at all: a plain, unencrypted SQLite file.
+    case none
+}
+
 /// One SQLCipher connection.
 ///
 /// Not `Sendable`: a connection is used from one serial executor at a time (the store's owner).
@@ -24,7 +35,7 @@ final class Database {
     /// ``StoreError/Code/corruptDatabase``. Because every key the store passes here has been
     /// authenticated when it was unwrapped, a failure at this point means the file, not the key,
     /// is damaged.
-    init(path: String, key: SecretBytes, create: Bool) throws(StoreError) {
+    init(path: String, key: SecretBytes, keying: DatabaseKeying = .rawKey, create: Bool) throws(StoreError) {
         self.path = path
         var flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_PRIVATECACHE
         if create { flags |= SQLITE_OPEN_CREATE }
@@ -38,7 +49,11 @@ final class Database {
         }
         sqlite3_extended_result_codes(db, 1)
         do {
-            try Database.applyRawKey(key, to: db!, path: path)
+            switch keying {
+            case .rawKey: try Database.applyRawKey(key, to: db!, path: path)
+            case .passphraseKDF: try Database.applyRawKey(key, to: db!, path: path, asPassphrase: true)
+            case .none: break
+            }
             // Reading the schema forces the first page to be decrypted and its HMAC checked.
             try execute("SELECT count(*) FROM sqlite_master")
         } catch {
@@ -64,18 +79,23 @@ final class Database {
 
     /// Passes the key to SQLCipher as `x'<64 hex digits>'`, building the hex text in memory
     /// that is wiped straight after.
-    private static func applyRawKey(_ key: SecretBytes, to db: OpaquePointer, path: String) throws(StoreError) {
+    private static func applyRawKey(_ key: SecretBytes, to db: OpaquePointer, path: String, asPassphrase: Bool = false) throws(StoreError) {
         let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-        let length = 3 + key.count * 2
+        // `x'…'` is a raw key; the bare hex digits are a passphrase that SQLCipher runs through
+        // PBKDF2 (its default, measured by the benchmarks only).
+        let prefix = asPassphrase ? 0 : 2
+        let length = prefix + key.count * 2 + (asPassphrase ? 0 : 1)
         let text = SecretBytes(count: length) { buffer in
             key.withUnsafeBytes { raw in
-                buffer[0] = UInt8(ascii: "x")
-                buffer[1] = UInt8(ascii: "'")
-                for (index, byte) in raw.enumerated() {
-                    buffer[2 + index * 2] = hexDigits[Int(byte >> 4)]
-                    buffer[3 + index * 2] = hexDigits[Int(byte & 0x0F)]
+                if !asPassphrase {
+                    buffer[0] = UInt8(ascii: "x")
+                    buffer[1] = UInt8(ascii: "'")
+                    buffer[length - 1] = UInt8(ascii: "'")
                 }
-                buffer[length - 1] = UInt8(ascii: "'")
+                for (index, byte) in raw.enumerated() {
+                    buffer[prefix + index * 2] = hexDigits[Int(byte >> 4)]
+                    buffer[prefix + 1 + index * 2] = hexDigits[Int(byte & 0x0F)]
+                }
             }
         }
         let result = text.withUnsafeBytes { sqlite3_key(db, $0.baseAddress, Int32($0.count)) }

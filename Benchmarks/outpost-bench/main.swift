@@ -1,0 +1,218 @@
+// outpost-bench: measures the bar of DESIGN §5, each figure as a ratio to its bar (or to its
+// baseline measured in the same run). Build in release mode:
+//
+//     swift run -c release outpost-bench            # the full run (a few minutes)
+//     swift run -c release outpost-bench --quick    # a few seconds: catches a benchmark that broke
+import Foundation
+@_spi(Benchmarks) import OutpostStore
+import OutpostSimulation
+import OutpostSync
+
+let quick = CommandLine.arguments.contains("--quick")
+let scratchRoot = NSTemporaryDirectory() + "outpost-bench-\(ProcessInfo.processInfo.processIdentifier)"
+defer { try? FileManager.default.removeItem(atPath: scratchRoot) }
+var scratchCounter = 0
+@MainActor func scratch() -> String {
+    scratchCounter += 1
+    return scratchRoot + "/\(scratchCounter)"
+}
+
+let clock = ContinuousClock()
+@MainActor func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+@MainActor func time(_ body: () throws -> Void) rethrows -> Double {
+    let start = clock.now
+    try body()
+    return seconds(clock.now - start)
+}
+
+struct Row {
+    let name: String
+    let figure: String
+    let bar: String
+    let ratio: Double   // ≥ 1 meets the bar
+}
+var rows: [Row] = []
+@MainActor func report(_ name: String, _ figure: String, bar: String, ratio: Double) {
+    rows.append(Row(name: name, figure: figure, bar: bar, ratio: ratio))
+    print("\(name): \(figure)  (bar: \(bar); ratio to bar \(String(format: "%.2f", ratio))\(ratio >= 1 ? "" : " — MISSES"))")
+}
+
+var now = Timestamp.seconds(1_800_000_000)
+@MainActor func tick() -> Timestamp {
+    now = now.adding(microseconds: 1)
+    return now
+}
+@MainActor func messages(_ count: Int, offset: Int, conversations: Int = 20) -> [Message] {
+    (0..<count).map { index in
+        let number = offset + index
+        return Message(messageID: String(format: "%016X", number), conversationID: "c\(number % conversations)",
+                       senderID: "peer-\(number % 7)", serverTimestamp: .seconds(1_700_000_000 + Int64(number)),
+                       sequence: UInt64(number + 1), payload: Array(repeating: UInt8(number & 0xFF), count: 200))
+    }
+}
+
+// MARK: Ingest
+
+/// Messages per second through `Partition.storeInbound`, in batches of `batch`.
+@MainActor func ingestRate(keying: DatabaseKeying, total: Int, batch: Int) throws -> Double {
+    var options = Store.Options()
+    options.keying = keying
+    let store = try Store.open(at: scratch(), keyProvider: InMemoryKeyProvider(), options: options)
+    defer { store.close() }
+    let partition = try store.addServer(ServerOrigin(parsing: "ingest.example"), now: tick())
+    let elapsed = try time {
+        var offset = 0
+        while offset < total {
+            _ = try partition.storeInbound(messages(batch, offset: offset), now: tick())
+            offset += batch
+        }
+    }
+    return Double(total) / elapsed
+}
+
+let ingestTotal = quick ? 2_000 : 200_000
+let encrypted = try ingestRate(keying: .rawKey, total: ingestTotal, batch: 500)
+let plain = try ingestRate(keying: .none, total: ingestTotal, batch: 500)
+report("Encrypted vs plain ingest", String(format: "%.0f vs %.0f msg/s = %.2f", encrypted, plain, encrypted / plain),
+       bar: "≥ 0.75 of plain", ratio: (encrypted / plain) / 0.75)
+report("Batched catch-up ingest into one partition", String(format: "%.0f msg/s", encrypted),
+       bar: "≥ 100,000 msg/s", ratio: encrypted / 100_000)
+
+// MARK: Durable enqueue
+
+do {
+    let store = try Store.open(at: scratch(), keyProvider: InMemoryKeyProvider())
+    let partition = try store.addServer(ServerOrigin(parsing: "enqueue.example"), now: tick())
+    var latencies: [Double] = []
+    for index in 0..<(quick ? 200 : 5_000) {
+        let start = clock.now
+        try partition.enqueue(conversationID: "c\(index % 10)", messageType: "text", payload: Array(repeating: 1, count: 300),
+                              clientMessageID: "cm-\(index)", now: tick())
+        latencies.append(seconds(clock.now - start))
+    }
+    latencies.sort()
+    let p50 = latencies[latencies.count / 2] * 1_000, p99 = latencies[latencies.count * 99 / 100] * 1_000
+    report("Durable enqueue latency", String(format: "p50 %.3f ms, p99 %.3f ms", p50, p99), bar: "p99 < 1 ms", ratio: 1 / p99)
+    store.close()
+}
+
+// MARK: Cold open
+
+/// A data directory with `servers` partitions of `conversations` conversations each.
+@MainActor func populatedDirectory(servers: Int, conversations: Int, keying: DatabaseKeying) throws -> String {
+    let path = scratch()
+    var options = Store.Options(partitionPoolCapacity: 8)
+    options.keying = keying
+    let store = try Store.open(at: path, keyProvider: RawKeyProvider(rawKey: [UInt8](repeating: 7, count: 32)), options: options)
+    let partitions = try store.addServers((0..<servers).map { try ServerOrigin(parsing: "s\($0).example") }, now: tick())
+    for partition in partitions {
+        _ = try partition.storeInbound(messages(conversations, offset: 0, conversations: conversations), now: tick())
+    }
+    store.close()
+    return path
+}
+
+@MainActor func coldOpen(_ path: String, keying: DatabaseKeying, servers: Int) throws -> Double {
+    try time {
+        var options = Store.Options(partitionPoolCapacity: servers)
+        options.keying = keying
+        let store = try Store.open(at: path, keyProvider: RawKeyProvider(rawKey: [UInt8](repeating: 7, count: 32)), options: options)
+        _ = try store.unifiedConversations(limit: 50)
+        store.close()
+    }
+}
+
+do {
+    let servers = quick ? 5 : 100
+    let raw = try populatedDirectory(servers: servers, conversations: 100, keying: .rawKey)
+    let kdf = try populatedDirectory(servers: servers, conversations: 100, keying: .passphraseKDF)
+    let rawTime = try coldOpen(raw, keying: .rawKey, servers: servers)
+    let kdfTime = try coldOpen(kdf, keying: .passphraseKDF, servers: servers)
+    report("Cold open of \(servers) partitions + first unified list", String(format: "%.1f ms (passphrase KDF: %.0f ms, %.0f× slower)", rawTime * 1_000, kdfTime * 1_000, kdfTime / rawTime),
+           bar: "< 150 ms and ≥ 20× faster than the KDF", ratio: min(0.150 / rawTime, (kdfTime / rawTime) / 20))
+}
+
+// MARK: Unified list, warm
+
+do {
+    let servers = quick ? 50 : 1_000
+    let path = try populatedDirectory(servers: servers, conversations: 10, keying: .rawKey)
+    let store = try Store.open(at: path, keyProvider: RawKeyProvider(rawKey: [UInt8](repeating: 7, count: 32)))
+    _ = try store.unifiedConversations(limit: 50)  // cold: fills the per-server cache
+    let rounds = 200
+    let elapsed = try time {
+        for _ in 0..<rounds { _ = try store.unifiedConversations(limit: 50) }
+    }
+    let perCall = elapsed / Double(rounds) * 1_000
+    report("Unified top 50 across \(servers) servers, warm", String(format: "%.3f ms", perCall), bar: "< 5 ms", ratio: 5 / perCall)
+    store.close()
+}
+
+// MARK: Simulator
+
+@MainActor func simulatorRun(servers: Int) throws -> (eventsPerSecond: Double, simulatedPerWall: Double, wall: Double) {
+    var scenario = try ScenarioLibrary.load("thousand-servers-day")
+    scenario.servers.count = servers
+    scenario.client.poolCapacity = servers
+    scenario.workload.userMessagesPerHour *= Double(servers) / 1_000
+    scenario.faults = scenario.faults.map { fault in
+        var copy = fault
+        copy.servers = fault.servers?.filter { $0 < servers }
+        return copy
+    }
+    if quick { scenario.durationSeconds = 3_600 }
+    var result: SimulationResult?
+    let wall = time { result = Simulation(scenario: scenario, options: .init(seed: 1, workDirectory: scratch())).run() }
+    guard let result, result.passed else { throw SimulationFailed(violations: result?.violations ?? []) }
+    return (Double(result.statistics.events) / wall, result.simulatedSeconds / wall, wall)
+}
+struct SimulationFailed: Error { let violations: [String] }
+
+do {
+    let counts = quick ? [10, 50] : [10, 100, 1_000]
+    var rates: [Int: Double] = [:]
+    for count in counts {
+        let run = try simulatorRun(servers: count)
+        rates[count] = run.eventsPerSecond
+        print(String(format: "  simulator, %d servers: %.0f events/s, %.0f simulated s per wall s, %.1f s wall", count,
+                     run.eventsPerSecond, run.simulatedPerWall, run.wall))
+        if count == 1_000 {
+            report("Simulator, 1,000 servers × 24 h", String(format: "%.1f s wall", run.wall), bar: "< 60 s", ratio: 60 / run.wall)
+        }
+    }
+    let growth = rates[counts.first!]! / rates[counts.last!]!
+    report("Simulator cost per event, \(counts.first!) → \(counts.last!) servers", String(format: "grows %.2f×", growth),
+           bar: "≤ 1.5×", ratio: 1.5 / growth)
+}
+
+// MARK: Memory
+
+@MainActor func residentMegabytes() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+          let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
+    else { return 0 }
+    return kilobytes / 1_024
+}
+
+do {
+    let servers = quick ? 60 : 1_000
+    let store = try Store.open(at: scratch(), keyProvider: InMemoryKeyProvider(), options: .init(partitionPoolCapacity: 32))
+    let partitions = try store.addServers((0..<servers).map { try ServerOrigin(parsing: "m\($0).example") }, now: tick())
+    var atTenth = 0.0
+    for (index, partition) in partitions.enumerated() {
+        _ = try partition.storeInbound(messages(20, offset: index * 20), now: tick())
+        if index == servers / 10 { atTenth = residentMegabytes() }
+    }
+    let atEnd = residentMegabytes()
+    report("Memory with \(servers) partitions (pool of 32)", String(format: "%.0f MB after %d, %.0f MB after %d (%.2f×)", atTenth, servers / 10, atEnd, servers, atEnd / atTenth),
+           bar: "bounded by the pool: ≤ 1.5× from \(servers / 10) to \(servers)", ratio: 1.5 / (atEnd / atTenth))
+    store.close()
+}
+
+print("\n| benchmark | figure | bar | ratio to bar |\n| --- | --- | --- | --- |")
+for row in rows {
+    print("| \(row.name) | \(row.figure) | \(row.bar) | \(String(format: "%.2f", row.ratio)) |")
+}
