@@ -113,7 +113,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OutpostWireTests",
-            dependencies: ["OutpostWire", "CSodium", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+            dependencies: ["OutpostWire", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
     ],
     swiftLanguageModes: [.v6]

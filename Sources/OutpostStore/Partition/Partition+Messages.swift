@@ -70,24 +70,25 @@ extension Partition {
             let db = partition.messages
             var outcomes: [InboundOutcome] = []
             outcomes.reserveCapacity(messages.count)
+            var activity: [String: ConversationActivity] = [:]
             for message in messages {
-                let seenID = try db.statement("SELECT 1 FROM inbound_dedup WHERE message_id = ?")
-                if try seenID.bind(.text(message.messageID)).firstRow({ _ in true }) != nil {
-                    outcomes.append(.duplicateMessageID)
-                    continue
-                }
                 let hash = Sodium.blake2b(message.payload)
-                let seenContent = try db.statement("""
-                    SELECT 1 FROM inbound_dedup WHERE conversation_id = ? AND sender_id = ? AND payload_hash = ?
-                    """).bind(.text(message.conversationID), .text(message.senderID), .blob(hash))
-                let isContentDuplicate = try seenContent.firstRow { _ in true } != nil
-                // Remember the id either way, so a repeated push of it is caught by id.
+                // The id is remembered first: a repeated push of it is caught here, and a
+                // content duplicate below is remembered under its own id too.
                 try db.statement("""
                     INSERT OR IGNORE INTO inbound_dedup (message_id, conversation_id, sender_id, payload_hash, seen_at_us)
                     VALUES (?, ?, ?, ?, ?)
                     """).bind(.text(message.messageID), .text(message.conversationID), .text(message.senderID),
                               .blob(hash), .integer(now.microseconds)).run()
-                if isContentDuplicate {
+                guard db.changes > 0 else {
+                    outcomes.append(.duplicateMessageID)
+                    continue
+                }
+                let sameContent = try db.statement("""
+                    SELECT 1 FROM inbound_dedup
+                    WHERE conversation_id = ? AND sender_id = ? AND payload_hash = ? AND message_id != ? LIMIT 1
+                    """).bind(.text(message.conversationID), .text(message.senderID), .blob(hash), .text(message.messageID))
+                if try sameContent.firstRow({ _ in true }) != nil {
                     outcomes.append(.duplicateContent)
                     continue
                 }
@@ -104,30 +105,51 @@ extension Partition {
                     outcomes.append(.duplicateMessageID)
                     continue
                 }
-                try Self.recordActivity(of: message, in: partition, now: now)
+                activity[message.conversationID, default: ConversationActivity()].add(message, ownUserID: partition.ownUserID)
                 outcomes.append(.stored)
+            }
+            // One update per conversation, not per message; in a fixed order.
+            for conversationID in activity.keys.sorted() {
+                try Self.recordActivity(activity[conversationID]!, in: conversationID, partition: partition, now: now)
             }
             return outcomes
         }
     }
 
-    /// Moves the conversation's last activity forward and counts the message as unread when
-    /// it is someone else's and newer than the read marker.
-    private static func recordActivity(of message: Message, in partition: OpenPartition, now: Timestamp) throws(StoreError) {
+    /// What a batch of new messages does to one conversation's summary.
+    private struct ConversationActivity {
+        var newest = MessagePosition.beginning
+        /// Positions of messages from others, which may count as unread.
+        var fromOthers: [MessagePosition] = []
+
+        mutating func add(_ message: Message, ownUserID: String?) {
+            newest = max(newest, message.position)
+            if message.senderID != ownUserID { fromOthers.append(message.position) }
+        }
+    }
+
+    /// Moves the conversation's last activity forward and counts as unread the messages from
+    /// others that are newer than the read marker.
+    private static func recordActivity(
+        _ activity: ConversationActivity, in conversationID: String, partition: OpenPartition, now: Timestamp
+    ) throws(StoreError) {
         let db = partition.messages
         try db.statement("INSERT OR IGNORE INTO conversations (conversation_id, created_at_us) VALUES (?, ?)")
-            .bind(.text(message.conversationID), .integer(now.microseconds)).run()
-        let ts = message.serverTimestamp.microseconds
+            .bind(.text(conversationID), .integer(now.microseconds)).run()
+        let current = try db.statement("""
+            SELECT last_activity_us, last_message_id, read_up_to_us, read_up_to_id FROM conversations WHERE conversation_id = ?
+            """).bind(.text(conversationID)).firstRow { row in
+            (last: MessagePosition(timestamp: Timestamp(microseconds: row.int64(0)), messageID: row.text(1)),
+             read: MessagePosition(timestamp: Timestamp(microseconds: row.int64(2)), messageID: row.text(3)))
+        }
+        guard let current else { return }
+        let newest = max(current.last, activity.newest)
+        let unread = activity.fromOthers.filter { $0 > current.read }.count
         try db.statement("""
-            UPDATE conversations SET last_activity_us = ?, last_message_id = ?
-            WHERE conversation_id = ? AND (last_activity_us < ? OR (last_activity_us = ? AND last_message_id < ?))
-            """).bind(.integer(ts), .text(message.messageID), .text(message.conversationID), .integer(ts), .integer(ts),
-                      .text(message.messageID)).run()
-        guard message.senderID != partition.ownUserID else { return }
-        try db.statement("""
-            UPDATE conversations SET unread_count = unread_count + 1
-            WHERE conversation_id = ? AND (read_up_to_us < ? OR (read_up_to_us = ? AND read_up_to_id < ?))
-            """).bind(.text(message.conversationID), .integer(ts), .integer(ts), .text(message.messageID)).run()
+            UPDATE conversations SET last_activity_us = ?, last_message_id = ?, unread_count = unread_count + ?
+            WHERE conversation_id = ?
+            """).bind(.integer(newest.timestamp.microseconds), .text(newest.messageID), .integer(Int64(unread)),
+                      .text(conversationID)).run()
     }
 
     /// Messages of one conversation in display order, newest last, paging backwards:
