@@ -55,6 +55,7 @@ struct EncryptionAtRestTests {
 
         let right = try run(tool, [path], input: """
             PRAGMA key = "x'\(hex(key))'";
+            PRAGMA cipher_page_size = 4096;
             SELECT client_message_id, conversation_id, state FROM outbox;
             """)
         #expect(right.output.contains("client-id-visible-to-cli|conv-cli|queued"), "sqlcipher printed: \(right.output)")
@@ -63,6 +64,7 @@ struct EncryptionAtRestTests {
         wrongKey[0] ^= 0xFF
         let wrong = try run(tool, [path], input: """
             PRAGMA key = "x'\(hex(wrongKey))'";
+            PRAGMA cipher_page_size = 4096;
             SELECT client_message_id FROM outbox;
             """)
         #expect(!wrong.output.contains("client-id-visible-to-cli"))
