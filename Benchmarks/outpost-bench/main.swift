@@ -53,6 +53,31 @@ var now = Timestamp.seconds(1_800_000_000)
     }
 }
 
+// MARK: Memory (first, while the process is small)
+
+@MainActor func residentMegabytes() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+          let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
+    else { return 0 }
+    return kilobytes / 1_024
+}
+
+do {
+    let servers = quick ? 60 : 1_000
+    let store = try Store.open(at: scratch(), keyProvider: InMemoryKeyProvider(), options: .init(partitionPoolCapacity: 32))
+    let partitions = try store.addServers((0..<servers).map { try ServerOrigin(parsing: "m\($0).example") }, now: tick())
+    var atTenth = 0.0
+    for (index, partition) in partitions.enumerated() {
+        _ = try partition.storeInbound(messages(20, offset: index * 20), now: tick())
+        if index == servers / 10 { atTenth = residentMegabytes() }
+    }
+    let atEnd = residentMegabytes()
+    report("Memory with \(servers) partitions (pool of 32)", String(format: "%.0f MB after %d, %.0f MB after %d (%.2f×)", atTenth, servers / 10, atEnd, servers, atEnd / atTenth),
+           bar: "bounded by the pool: ≤ 1.5× from \(servers / 10) to \(servers)", ratio: 1.5 / (atEnd / atTenth))
+    store.close()
+}
+
 // MARK: Ingest
 
 /// Messages per second through `Partition.storeInbound`, in batches of `batch`.
@@ -185,31 +210,6 @@ do {
     let growth = rates[counts.first!]! / rates[counts.last!]!
     report("Simulator cost per event, \(counts.first!) → \(counts.last!) servers", String(format: "grows %.2f×", growth),
            bar: "≤ 1.5×", ratio: 1.5 / growth)
-}
-
-// MARK: Memory
-
-@MainActor func residentMegabytes() -> Double {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-          let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
-    else { return 0 }
-    return kilobytes / 1_024
-}
-
-do {
-    let servers = quick ? 60 : 1_000
-    let store = try Store.open(at: scratch(), keyProvider: InMemoryKeyProvider(), options: .init(partitionPoolCapacity: 32))
-    let partitions = try store.addServers((0..<servers).map { try ServerOrigin(parsing: "m\($0).example") }, now: tick())
-    var atTenth = 0.0
-    for (index, partition) in partitions.enumerated() {
-        _ = try partition.storeInbound(messages(20, offset: index * 20), now: tick())
-        if index == servers / 10 { atTenth = residentMegabytes() }
-    }
-    let atEnd = residentMegabytes()
-    report("Memory with \(servers) partitions (pool of 32)", String(format: "%.0f MB after %d, %.0f MB after %d (%.2f×)", atTenth, servers / 10, atEnd, servers, atEnd / atTenth),
-           bar: "bounded by the pool: ≤ 1.5× from \(servers / 10) to \(servers)", ratio: 1.5 / (atEnd / atTenth))
-    store.close()
 }
 
 print("\n| benchmark | figure | bar | ratio to bar |\n| --- | --- | --- | --- |")

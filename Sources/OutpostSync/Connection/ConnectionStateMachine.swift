@@ -1,4 +1,5 @@
 import OutpostStore
+import OutpostWire
 
 /// Connection, authentication, heartbeat and reconnect backoff of one server, sans-IO.
 ///
@@ -113,7 +114,8 @@ struct ConnectionStateMachine {
         var actions: [Action] = [.cancelTimer(.connectTimeout), .cancelTimer(.authTimeout), .cancelTimer(.heartbeat),
                                  .cancelTimer(.pongTimeout)]
         if wasConnected { actions.append(.sessionLost) }
-        switch code.flatMap(SovereignClose.init(rawValue:)) {
+        // Only the close codes that mean "this session is over" change what happens next.
+        switch code.map(SovereignCloseCode.init(rawValue:)) {
         case .sessionExpired?:
             return actions + failAuthentication("session expired (close 4004)")
         case .accountDisabled?:
@@ -273,13 +275,3 @@ struct ConnectionStateMachine {
     }
 }
 
-/// The WebSocket close codes that change what the client does next (PROTOCOL.md §6).
-enum SovereignClose: UInt16 {
-    case authTimeout = 4001
-    case authFailed = 4002
-    case tooManyConnections = 4003
-    case sessionExpired = 4004
-    case accountDisabled = 4005
-    case serverShutdown = 4006
-    case protocolError = 4007
-}
