@@ -57,7 +57,7 @@ let package = Package(
         // Layer 3: encrypted per-server partitions, key hierarchy, credential vault, queues.
         .target(
             name: "OutpostStore",
-            dependencies: ["CSQLCipher", "CSodium", "OutpostSchemas"]
+            dependencies: ["CSQLCipher", "CSodium", "OutpostSchemas", "OutpostWire"]
         ),
 
         // Layer 4: the sans-IO sync core, one session per server.

@@ -1,3 +1,5 @@
+import OutpostWire
+
 /// Where a queued outbound message is in its life.
 public enum OutboxState: String, Hashable, Sendable, CaseIterable {
     /// Waiting to be sent (never sent, or returned after a disconnect or transient error).
@@ -51,7 +53,7 @@ public struct OutboxItem: Hashable, Sendable {
 extension Partition {
     /// The largest `encrypted_payload` accepted: the protocol's 65,536-byte envelope limit less
     /// room for the server's echo (PROTOCOL.md §9).
-    public static let maxOutboundPayloadBytes = 65_000
+    public static let maxOutboundPayloadBytes = WireCodec.maxOutboundPayloadBytes
 
     private static let outboxColumns = """
         queue_position, client_message_id, conversation_id, message_type, payload, state, enqueued_at_us,
