@@ -1,193 +1,115 @@
 import Foundation
 
-/// One place where an instance breaks its schema: a JSON path (`$.faults[2].kind`) and why.
+/// A JSON Schema (a subset of draft 2020-12) that validates JSON documents and says, for every
+/// value that is wrong, where it is and why.
+///
+/// ```swift
+/// let schema = try JSONSchema(data: schemaData)
+/// for violation in schema.validate(scenarioData) {
+///     print(violation)  // $.faults[2].kind: "flap" is not one of "reset", "blackhole"
+/// }
+/// ```
+///
+/// ## Supported keywords
+///
+/// - Any value: `type` (a name or an array of names; `integer` is a number without a fraction),
+///   `enum`, `const`, `$ref`, `allOf`, `anyOf`, `oneOf`, `not`, `if`/`then`/`else`.
+/// - Numbers: `minimum`, `maximum`, `exclusiveMinimum`, `exclusiveMaximum`, `multipleOf`.
+/// - Strings: `minLength` and `maxLength` (in Unicode scalars), `pattern` (an unanchored search
+///   with `NSRegularExpression`).
+/// - Arrays: `items`, `prefixItems`, `minItems`, `maxItems`, `uniqueItems`, `contains`,
+///   `minContains`, `maxContains`.
+/// - Objects: `properties`, `patternProperties`, `additionalProperties`, `required`,
+///   `dependentRequired`, `propertyNames`, `minProperties`, `maxProperties`.
+/// - Booleans as schemas: `true` accepts anything, `false` nothing.
+///
+/// `$ref` must point into the same document with a JSON pointer (`#/$defs/NAME`,
+/// `#/definitions/NAME`, `#`); it may be recursive. Annotations (`title`, `description`,
+/// `default`, `examples`, `format`, `readOnly`, …) and any other keyword are ignored.
+///
+/// A supported keyword with a malformed value, a `pattern` that does not compile, a `$ref` that
+/// does not resolve, and a cycle of references that never descends into a property or item are
+/// refused by the initializer with a ``JSONSchemaError``.
+///
+/// ## Reports
+///
+/// Violations come in a fixed order: for each schema, `type` first (when the type is wrong
+/// nothing else of that schema is checked, so one mistake gives one message), then `$ref`,
+/// `enum`, `const`, the keywords of the value's type, and the combinators; an object's
+/// properties are visited in sorted key order. The same inputs always give the same list.
+public struct JSONSchema: Sendable {
+    private let nodes: [SchemaNode]
+
+    /// Parses and checks a schema document (JSON text).
+    ///
+    /// - Throws: ``JSONSchemaError`` when the text is not JSON or the schema cannot be used.
+    public init(data: Data) throws(JSONSchemaError) {
+        let document: JSONValue
+        do {
+            document = try JSONValue.parse(data)
+        } catch {
+            throw JSONSchemaError(pointer: "#", message: "the schema is not valid JSON: \(error)")
+        }
+        try self.init(json: document)
+    }
+
+    /// Checks a schema given as a parsed document.
+    ///
+    /// - Throws: ``JSONSchemaError`` when the schema cannot be used.
+    public init(json document: JSONValue) throws(JSONSchemaError) {
+        nodes = try SchemaCompiler.compile(document)
+    }
+
+    /// The violations of a JSON document given as text; empty when it is valid.
+    ///
+    /// Text that is not JSON gives one violation at `$` with the line and column of the problem.
+    public func validate(_ instance: Data) -> [JSONSchemaViolation] {
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(instance)
+        } catch {
+            return [JSONSchemaViolation(path: "$", message: "invalid JSON: \(error)")]
+        }
+        return validate(json: value)
+    }
+
+    /// The violations of a parsed JSON value; empty when it is valid.
+    public func validate(json value: JSONValue) -> [JSONSchemaViolation] {
+        var findings: [Finding] = []
+        SchemaEvaluator(nodes: nodes).evaluate(value, node: 0, path: "$", into: &findings)
+        return findings.map { JSONSchemaViolation(path: $0.path, message: $0.message) }
+    }
+}
+
+/// One place where a document breaks its schema.
 public struct JSONSchemaViolation: Hashable, Sendable, CustomStringConvertible {
+    /// Where: `$` is the document, `.name` a property, `[2]` an item, `["odd key"]` a property
+    /// whose name is not an identifier. For example `$.faults[2].kind`.
     public let path: String
+    /// Why, e.g. `required property "count" is missing`.
     public let message: String
 
+    public init(path: String, message: String) {
+        self.path = path
+        self.message = message
+    }
+
+    /// `path: message`, e.g. `$.servers.count: 0 is less than the minimum 1`.
     public var description: String { "\(path): \(message)" }
 }
 
-/// A JSON Schema (the draft 2020-12 keywords the project's schemas use) that validates
-/// documents and names every field that is wrong and why.
-///
-/// Supported: `type`, `enum`, `const`, `properties`, `required`, `additionalProperties`,
-/// `items`, `minItems`, `maxItems`, `uniqueItems`, `minimum`, `maximum`, `exclusiveMinimum`,
-/// `exclusiveMaximum`, `minLength`, `maxLength`, `pattern`, `allOf`, `anyOf`, `oneOf`, `not`,
-/// and local `$ref`s (`#/$defs/NAME`). Annotations are ignored.
-public struct JSONSchema: Sendable {
-    private let root: JSONValue
+/// A schema that cannot be used: not JSON, a malformed keyword, or a `$ref` that does not resolve.
+public struct JSONSchemaError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// Where in the schema, as a JSON pointer fragment, e.g. `#/properties/seed/minimum`.
+    public let pointer: String
+    /// What is wrong.
+    public let message: String
 
-    public init(data: Data) throws(JSONSchemaError) {
-        root = try JSONValue.parse(data)
-        try checkReferences(root)
+    public init(pointer: String, message: String) {
+        self.pointer = pointer
+        self.message = message
     }
 
-    /// Violations of `instance` (JSON text); empty when it is valid.
-    public func validate(_ instance: Data) -> [JSONSchemaViolation] {
-        do {
-            return validate(json: try JSONValue.parse(instance))
-        } catch {
-            return [JSONSchemaViolation(path: "$", message: "not valid JSON: \(error)")]
-        }
-    }
-
-    public func validate(json value: JSONValue) -> [JSONSchemaViolation] {
-        var violations: [JSONSchemaViolation] = []
-        validate(value, against: root, path: "$", into: &violations)
-        return violations
-    }
-
-    // MARK: Keywords
-
-    private func validate(_ value: JSONValue, against schema: JSONValue, path: String, into violations: inout [JSONSchemaViolation]) {
-        if case .bool(let allowed) = schema {
-            if !allowed { violations.append(.init(path: path, message: "no value is allowed here")) }
-            return
-        }
-        func fail(_ message: String) { violations.append(.init(path: path, message: message)) }
-        if case .string(let reference)? = schema["$ref"], let target = resolve(reference) {
-            validate(value, against: target, path: path, into: &violations)
-        }
-        if let type = schema["type"] {
-            let allowed: [String] = switch type {
-            case .string(let name): [name]
-            case .array(let names): names.compactMap { if case .string(let name) = $0 { name } else { nil } }
-            default: []
-            }
-            if !allowed.contains(where: { matches(value, type: $0) }) {
-                fail("expected \(allowed.joined(separator: " or ")), got \(value.typeName) \(value.brief)")
-                return
-            }
-        }
-        if case .array(let options)? = schema["enum"], !options.contains(value) {
-            fail("\(value.brief) is not one of \(options.map(\.brief).joined(separator: ", "))")
-        }
-        if let constant = schema["const"], constant != value {
-            fail("must be \(constant.brief), got \(value.brief)")
-        }
-        switch value {
-        case .object(let members):
-            validateObject(members, schema, path, &violations)
-        case .array(let items):
-            validateArray(items, schema, path, &violations)
-        case .number(let number):
-            if case .number(let minimum)? = schema["minimum"], number < minimum { fail("\(value.brief) is less than the minimum \(JSONValue.number(minimum).brief)") }
-            if case .number(let maximum)? = schema["maximum"], number > maximum { fail("\(value.brief) is more than the maximum \(JSONValue.number(maximum).brief)") }
-            if case .number(let bound)? = schema["exclusiveMinimum"], number <= bound { fail("\(value.brief) must be more than \(JSONValue.number(bound).brief)") }
-            if case .number(let bound)? = schema["exclusiveMaximum"], number >= bound { fail("\(value.brief) must be less than \(JSONValue.number(bound).brief)") }
-        case .string(let text):
-            if case .number(let minimum)? = schema["minLength"], Double(text.count) < minimum { fail("\(value.brief) is shorter than \(Int(minimum)) characters") }
-            if case .number(let maximum)? = schema["maxLength"], Double(text.count) > maximum { fail("\(value.brief) is longer than \(Int(maximum)) characters") }
-            if case .string(let pattern)? = schema["pattern"] {
-                let matched = (try? NSRegularExpression(pattern: pattern))
-                    .map { $0.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil } ?? false
-                if !matched { fail("\(value.brief) does not match \(pattern)") }
-            }
-        default:
-            break
-        }
-        validateCombinators(value, schema, path, &violations)
-    }
-
-    private func validateObject(_ members: [JSONValue.Member], _ schema: JSONValue, _ path: String, _ violations: inout [JSONSchemaViolation]) {
-        let keys = Set(members.map(\.key))
-        if case .array(let required)? = schema["required"] {
-            for case .string(let name) in required where !keys.contains(name) {
-                violations.append(.init(path: path, message: "required property \"\(name)\" is missing"))
-            }
-        }
-        let properties: [JSONValue.Member] = if case .object(let list)? = schema["properties"] { list } else { [] }
-        for member in members.sorted(by: { $0.key < $1.key }) {
-            let memberPath = path + "." + member.key
-            if let property = properties.first(where: { $0.key == member.key }) {
-                validate(member.value, against: property.value, path: memberPath, into: &violations)
-            } else if let additional = schema["additionalProperties"] {
-                if case .bool(false) = additional {
-                    violations.append(.init(path: memberPath, message: "property \"\(member.key)\" is not allowed"))
-                } else {
-                    validate(member.value, against: additional, path: memberPath, into: &violations)
-                }
-            }
-        }
-    }
-
-    private func validateArray(_ items: [JSONValue], _ schema: JSONValue, _ path: String, _ violations: inout [JSONSchemaViolation]) {
-        if case .number(let minimum)? = schema["minItems"], Double(items.count) < minimum {
-            violations.append(.init(path: path, message: "has \(items.count) items, fewer than \(Int(minimum))"))
-        }
-        if case .number(let maximum)? = schema["maxItems"], Double(items.count) > maximum {
-            violations.append(.init(path: path, message: "has \(items.count) items, more than \(Int(maximum))"))
-        }
-        if case .bool(true)? = schema["uniqueItems"], Set(items).count != items.count {
-            violations.append(.init(path: path, message: "items are not unique"))
-        }
-        if let itemSchema = schema["items"] {
-            for (index, item) in items.enumerated() {
-                validate(item, against: itemSchema, path: "\(path)[\(index)]", into: &violations)
-            }
-        }
-    }
-
-    private func validateCombinators(_ value: JSONValue, _ schema: JSONValue, _ path: String, _ violations: inout [JSONSchemaViolation]) {
-        func passes(_ subschema: JSONValue) -> Bool {
-            var scratch: [JSONSchemaViolation] = []
-            validate(value, against: subschema, path: path, into: &scratch)
-            return scratch.isEmpty
-        }
-        if case .array(let all)? = schema["allOf"] {
-            for subschema in all { validate(value, against: subschema, path: path, into: &violations) }
-        }
-        if case .array(let any)? = schema["anyOf"], !any.contains(where: passes) {
-            violations.append(.init(path: path, message: "matches none of the alternatives"))
-        }
-        if case .array(let one)? = schema["oneOf"] {
-            let matching = one.filter(passes).count
-            if matching != 1 {
-                violations.append(.init(path: path, message: matching == 0 ? "matches none of the alternatives" : "matches \(matching) alternatives, not exactly one"))
-            }
-        }
-        if let negated = schema["not"], passes(negated) {
-            violations.append(.init(path: path, message: "must not match the excluded schema"))
-        }
-    }
-
-    private func matches(_ value: JSONValue, type: String) -> Bool {
-        switch (type, value) {
-        case ("null", .null), ("boolean", .bool), ("string", .string), ("array", .array), ("object", .object), ("number", .number):
-            true
-        case ("integer", .number(let number)):
-            number.rounded() == number
-        default:
-            false
-        }
-    }
-
-    // MARK: References
-
-    private func resolve(_ reference: String) -> JSONValue? {
-        guard reference.hasPrefix("#/") else { return nil }
-        var node: JSONValue? = root
-        for component in reference.dropFirst(2).split(separator: "/") {
-            let key = component.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
-            node = node?[key]
-        }
-        return node
-    }
-
-    private func checkReferences(_ node: JSONValue) throws(JSONSchemaError) {
-        switch node {
-        case .object(let members):
-            for member in members {
-                if member.key == "$ref", case .string(let reference) = member.value, resolve(reference) == nil {
-                    throw JSONSchemaError(description: "the reference \(reference) does not resolve")
-                }
-                try checkReferences(member.value)
-            }
-        case .array(let items):
-            for item in items { try checkReferences(item) }
-        default:
-            break
-        }
-    }
+    /// `pointer: message`, e.g. `#/properties/seed/$ref: "#/$defs/nope" does not resolve`.
+    public var description: String { "\(pointer): \(message)" }
 }

@@ -1,193 +1,169 @@
 import Foundation
 
-/// A parsed JSON document. Objects keep their members in document order; booleans and
-/// numbers are distinct (JSONSerialization on Linux cannot tell them apart, so this has its own
-/// parser).
+/// A parsed JSON value.
+///
+/// Booleans and numbers are distinct cases (`true` is never the number 1), and every number
+/// is a `Double`, so `1` and `1.0` are the same value. Objects are dictionaries: equality and
+/// hashing ignore member order, as JSON's do, and anything that lists members sorts them by key.
+///
+/// Build values from JSON text with ``parse(_:)-(Data)``, or in code with literals:
+///
+/// ```swift
+/// let value: JSONValue = ["name": "smoke", "count": 3, "tags": ["a", "b"], "swarm": false]
+/// ```
 public enum JSONValue: Hashable, Sendable {
     case null
     case bool(Bool)
     case number(Double)
     case string(String)
     case array([JSONValue])
-    case object([Member])
+    case object([String: JSONValue])
 
-    public struct Member: Hashable, Sendable {
-        public let key: String
-        public let value: JSONValue
+    /// Parses JSON text (RFC 8259), UTF-8 encoded, with an optional byte order mark.
+    ///
+    /// The parser is strict: no comments, trailing commas, leading zeros or unescaped control
+    /// characters, and an object may not name the same property twice.
+    ///
+    /// - Throws: ``JSONParseError`` with the line and column of the first problem.
+    public static func parse(_ data: Data) throws(JSONParseError) -> JSONValue {
+        var parser = JSONParser(bytes: [UInt8](data))
+        return try parser.parseDocument()
     }
 
+    /// Parses JSON text; see ``parse(_:)-(Data)``.
+    public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
+        var parser = JSONParser(bytes: Array(text.utf8))
+        return try parser.parseDocument()
+    }
+
+    /// The member named `key` when this is an object that has one; otherwise `nil`.
     public subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
-        return members.last { $0.key == key }?.value
+        return members[key]
     }
 
-    var typeName: String {
+    /// The item at `index` when this is an array that long; otherwise `nil`.
+    public subscript(index: Int) -> JSONValue? {
+        guard case .array(let items) = self, items.indices.contains(index) else { return nil }
+        return items[index]
+    }
+
+    /// The JSON type name of the value: `null`, `boolean`, `number`, `string`, `array` or `object`.
+    public var typeName: String {
         switch self {
         case .null: "null"
         case .bool: "boolean"
-        case .number(let value): value.rounded() == value ? "integer" : "number"
+        case .number: "number"
         case .string: "string"
         case .array: "array"
         case .object: "object"
         }
     }
+}
 
-    /// A short rendering for messages.
-    var brief: String {
+// MARK: - Rendering
+
+extension JSONValue: CustomStringConvertible {
+    /// Compact JSON text, object members sorted by key. Integral numbers print without a
+    /// fraction (`3`, not `3.0`).
+    public var description: String {
+        var text = ""
+        write(to: &text)
+        return text
+    }
+
+    private func write(to text: inout String) {
         switch self {
-        case .null: "null"
-        case .bool(let value): "\(value)"
-        case .number(let value): value.rounded() == value && abs(value) < 1e15 ? "\(Int64(value))" : "\(value)"
-        case .string(let value): "\"\(value.count > 40 ? String(value.prefix(40)) + "…" : value)\""
-        case .array(let items): "an array of \(items.count)"
-        case .object: "an object"
+        case .null:
+            text += "null"
+        case .bool(let value):
+            text += value ? "true" : "false"
+        case .number(let value):
+            text += JSONValue.format(value)
+        case .string(let value):
+            JSONValue.quote(value, into: &text)
+        case .array(let items):
+            text += "["
+            for (offset, item) in items.enumerated() {
+                if offset > 0 { text += "," }
+                item.write(to: &text)
+            }
+            text += "]"
+        case .object(let members):
+            text += "{"
+            for (offset, key) in members.keys.sorted().enumerated() {
+                if offset > 0 { text += "," }
+                JSONValue.quote(key, into: &text)
+                text += ":"
+                members[key]!.write(to: &text)
+            }
+            text += "}"
         }
     }
 
-    /// Parses JSON text.
-    public static func parse(_ data: Data) throws(JSONSchemaError) -> JSONValue {
-        var parser = Parser(bytes: [UInt8](data))
-        let value = try parser.parseDocument()
-        return value
+    /// A number as JSON text: integral values below 10^16 without a fraction or exponent.
+    static func format(_ value: Double) -> String {
+        guard value.isFinite else { return value.isNaN ? "NaN" : (value < 0 ? "-Infinity" : "Infinity") }
+        if value == value.rounded(.towardZero), abs(value) < 1e16 {
+            return String(Int64(value))
+        }
+        return String(value)
+    }
+
+    /// Appends `value` as a JSON string literal.
+    static func quote(_ value: String, into text: inout String) {
+        text += "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": text += "\\\""
+            case "\\": text += "\\\\"
+            case "\n": text += "\\n"
+            case "\r": text += "\\r"
+            case "\t": text += "\\t"
+            case "\u{08}": text += "\\b"
+            case "\u{0C}": text += "\\f"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                text += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default:
+                text.unicodeScalars.append(scalar)
+            }
+        }
+        text += "\""
+    }
+
+    static func quoted(_ value: String) -> String {
+        var text = ""
+        quote(value, into: &text)
+        return text
     }
 }
 
-private struct Parser {
-    let bytes: [UInt8]
-    var index = 0
+// MARK: - Literals
 
-    mutating func parseDocument() throws(JSONSchemaError) -> JSONValue {
-        let value = try parseValue(depth: 0)
-        skipWhitespace()
-        guard index == bytes.count else { throw error("unexpected text after the document") }
-        return value
-    }
-
-    mutating func parseValue(depth: Int) throws(JSONSchemaError) -> JSONValue {
-        guard depth < 512 else { throw error("nested too deeply") }
-        skipWhitespace()
-        guard index < bytes.count else { throw error("unexpected end of input") }
-        switch bytes[index] {
-        case UInt8(ascii: "{"): return try parseObject(depth: depth)
-        case UInt8(ascii: "["): return try parseArray(depth: depth)
-        case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try expect("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expect("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expect("null"); return .null
-        default: return .number(try parseNumber())
-        }
-    }
-
-    mutating func parseObject(depth: Int) throws(JSONSchemaError) -> JSONValue {
-        index += 1
-        var members: [JSONValue.Member] = []
-        skipWhitespace()
-        if peek(UInt8(ascii: "}")) { index += 1; return .object(members) }
-        while true {
-            skipWhitespace()
-            guard peek(UInt8(ascii: "\"")) else { throw error("expected a property name") }
-            let key = try parseString()
-            skipWhitespace()
-            guard peek(UInt8(ascii: ":")) else { throw error("expected ':'") }
-            index += 1
-            members.append(.init(key: key, value: try parseValue(depth: depth + 1)))
-            skipWhitespace()
-            if peek(UInt8(ascii: ",")) { index += 1; continue }
-            if peek(UInt8(ascii: "}")) { index += 1; return .object(members) }
-            throw error("expected ',' or '}'")
-        }
-    }
-
-    mutating func parseArray(depth: Int) throws(JSONSchemaError) -> JSONValue {
-        index += 1
-        var items: [JSONValue] = []
-        skipWhitespace()
-        if peek(UInt8(ascii: "]")) { index += 1; return .array(items) }
-        while true {
-            items.append(try parseValue(depth: depth + 1))
-            skipWhitespace()
-            if peek(UInt8(ascii: ",")) { index += 1; continue }
-            if peek(UInt8(ascii: "]")) { index += 1; return .array(items) }
-            throw error("expected ',' or ']'")
-        }
-    }
-
-    mutating func parseString() throws(JSONSchemaError) -> String {
-        index += 1
-        var scalars = String.UnicodeScalarView()
-        var raw: [UInt8] = []
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
-                index += 1
-                scalars.append(contentsOf: String(decoding: raw, as: UTF8.self).unicodeScalars)
-                return String(scalars)
-            }
-            if byte == UInt8(ascii: "\\") {
-                scalars.append(contentsOf: String(decoding: raw, as: UTF8.self).unicodeScalars)
-                raw.removeAll()
-                index += 1
-                guard index < bytes.count else { break }
-                let escape = bytes[index]
-                index += 1
-                switch escape {
-                case UInt8(ascii: "n"): scalars.append("\n")
-                case UInt8(ascii: "t"): scalars.append("\t")
-                case UInt8(ascii: "r"): scalars.append("\r")
-                case UInt8(ascii: "b"): scalars.append("\u{08}")
-                case UInt8(ascii: "f"): scalars.append("\u{0C}")
-                case UInt8(ascii: "u"):
-                    guard index + 4 <= bytes.count, let code = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16)
-                    else { throw error("bad \\u escape") }
-                    index += 4
-                    scalars.append(Unicode.Scalar(code) ?? "\u{FFFD}")
-                default: scalars.append(Unicode.Scalar(escape))
-                }
-                continue
-            }
-            guard byte >= 0x20 else { throw error("control character in a string") }
-            raw.append(byte)
-            index += 1
-        }
-        throw error("unterminated string")
-    }
-
-    mutating func parseNumber() throws(JSONSchemaError) -> Double {
-        let start = index
-        while index < bytes.count, "+-0123456789.eE".utf8.contains(bytes[index]) { index += 1 }
-        guard index > start, let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else {
-            index = start
-            throw error("unexpected character")
-        }
-        return value
-    }
-
-    mutating func expect(_ word: String) throws(JSONSchemaError) {
-        let expected = Array(word.utf8)
-        guard index + expected.count <= bytes.count, Array(bytes[index..<index + expected.count]) == expected else {
-            throw error("unexpected character")
-        }
-        index += expected.count
-    }
-
-    func peek(_ byte: UInt8) -> Bool { index < bytes.count && bytes[index] == byte }
-
-    mutating func skipWhitespace() {
-        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
-    }
-
-    func error(_ message: String) -> JSONSchemaError {
-        var line = 1, column = 1
-        for byte in bytes.prefix(index) {
-            if byte == 0x0A { line += 1; column = 1 } else { column += 1 }
-        }
-        return JSONSchemaError(description: "line \(line), column \(column): \(message)")
-    }
+extension JSONValue: ExpressibleByBooleanLiteral {
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
 }
 
-/// A document that is not JSON, or a schema that cannot be used.
-public struct JSONSchemaError: Error, Hashable, Sendable, CustomStringConvertible {
-    public let description: String
+extension JSONValue: ExpressibleByIntegerLiteral {
+    public init(integerLiteral value: Int) { self = .number(Double(value)) }
+}
 
-    public init(description: String) { self.description = description }
+extension JSONValue: ExpressibleByFloatLiteral {
+    public init(floatLiteral value: Double) { self = .number(value) }
+}
+
+extension JSONValue: ExpressibleByStringLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+}
+
+extension JSONValue: ExpressibleByArrayLiteral {
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+}
+
+extension JSONValue: ExpressibleByDictionaryLiteral {
+    /// A repeated key keeps its last value.
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
+    }
 }
