@@ -8,6 +8,8 @@ let package = Package(
     name: "Outpost",
     platforms: [.macOS(.v13), .iOS(.v16)],
     products: [
+        // What a front end links: the runtime, with the store and sync core it drives.
+        .library(name: "Outpost", targets: ["Outpost"]),
         .library(name: "OutpostStore", targets: ["OutpostStore"]),
         .library(name: "OutpostWire", targets: ["OutpostWire"]),
         .library(name: "OutpostSync", targets: ["OutpostSync"]),
@@ -15,11 +17,13 @@ let package = Package(
         .library(name: "OutpostSimulation", targets: ["OutpostSimulation"]),
         .executable(name: "outpost-sim", targets: ["outpost-sim"]),
         .executable(name: "outpost-bench", targets: ["outpost-bench"]),
+        .executable(name: "outpost-chat", targets: ["outpost-chat"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // Layer 1: C bindings. SQLCipher only: the plain libsqlite3 exports the same symbols.
@@ -72,18 +76,51 @@ let package = Package(
             dependencies: ["OutpostSync", "OutpostStore", "OutpostWire", "OutpostJSONSchema", "OutpostSchemas"]
         ),
 
-        .executableTarget(
-            name: "outpost-sim",
+        // Layer 5: the runtime front ends link: one actor owning every server, the swift-nio
+        // WebSocket transport (TLS, sovereign.v1), discovery, real clocks, async streams.
+        .target(
+            name: "Outpost",
+            dependencies: [
+                "OutpostStore",
+                "OutpostSync",
+                "OutpostWire",
+                "OutpostJSONSchema",
+                "OutpostSchemas",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+
+        // The simulated server on real loopback sockets: `outpost-sim serve` and the runtime's
+        // end-to-end tests.
+        .target(
+            name: "OutpostLoopbackServer",
             dependencies: [
                 "OutpostSimulation",
                 "OutpostStore",
                 "OutpostSync",
                 "OutpostWire",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            path: "Simulator/OutpostLoopbackServer"
+        ),
+
+        .executableTarget(
+            name: "outpost-sim",
+            dependencies: [
+                "OutpostSimulation",
+                "OutpostLoopbackServer",
+                "OutpostStore",
+                "OutpostSync",
+                "OutpostWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Simulator/outpost-sim"
         ),
@@ -95,6 +132,24 @@ let package = Package(
             path: "Benchmarks/outpost-bench"
         ),
 
+        // An example front end: a terminal chat that links `Outpost` as an app would.
+        .executableTarget(
+            name: "outpost-chat",
+            dependencies: ["Outpost"],
+            path: "Examples/outpost-chat"
+        ),
+
+        .testTarget(
+            name: "OutpostTests",
+            dependencies: [
+                "Outpost",
+                "OutpostLoopbackServer",
+                "OutpostSimulation",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "OutpostStoreTests",
             dependencies: ["OutpostStore", "OutpostSchemas", "OutpostJSONSchema", "CSQLCipher"]

@@ -107,6 +107,11 @@ public final class SimulatedServer {
         return token
     }
 
+    /// Accepts `token` as a session token of `userID` (a fixed token for local demos).
+    public func registerToken(_ token: String, for userID: String, now: Timestamp) {
+        tokens[token] = (userID, now, false)
+    }
+
     /// Revokes every session of `userID` and closes its connections with 4004.
     public func expireSessions(of userID: String) -> [Output] {
         for token in tokens.keys.sorted() where tokens[token]?.userID == userID { tokens[token]?.revoked = true }

@@ -1,0 +1,213 @@
+import Foundation
+import NIOCore
+import NIOWebSocket
+import OutpostSimulation
+import OutpostStore
+import OutpostSync
+import OutpostWire
+
+/// One simulated Sovereign server behind real sockets: the simulator's ``SimulatedServer`` (the
+/// same server model the deterministic simulations use) plus the open WebSocket connections and
+/// the fault switches (refuse, black-hole, expire sessions, clock steps, rate limits).
+///
+/// Every frame, in either direction, goes through this actor in order. ``WebSocketServer`` puts
+/// it on a port; tests drive the fault switches directly, `outpost-sim serve` through HTTP
+/// (``control(_:_:)``).
+public actor ServerHost {
+    private let server: SimulatedServer
+    /// The display name in the discovery document.
+    public let name: String
+    private var connections: [UInt64: (channel: any Channel, writer: NIOAsyncChannelOutboundWriter<WebSocketFrame>)] = [:]
+    private var nextConnection: UInt64 = 0
+    private var silentUntil: ContinuousClock.Instant?
+    private var downUntil: ContinuousClock.Instant?
+    private var refusing = false
+    private var random: SplitMix64
+    /// The port the WebSocket listener is bound to (0 until it is).
+    public private(set) var port = 0
+
+    /// - Parameters:
+    ///   - users: accounts on the server; every one is a member of every conversation.
+    ///   - seed: the seed of the token generator (a real server's tokens are random; tests
+    ///     may want them repeatable).
+    public init(name: String, behaviour: ServerBehaviour, users: [String], conversations: [String],
+                seed: UInt64 = UInt64.random(in: 0...UInt64.max)) {
+        self.name = name
+        random = SplitMix64(seed: seed)
+        server = SimulatedServer(name: name, configuration: .init(behaviour: behaviour))
+        for conversation in conversations {
+            server.createConversation(conversation, title: conversation, members: users)
+        }
+    }
+
+    /// Wall-clock time: this is a real server, not a simulation.
+    private var now: Timestamp { Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000)) }
+
+    /// The server refuses WebSocket upgrades and discovery: switched off, or down for a while.
+    public var isDown: Bool { refusing || (downUntil.map { ContinuousClock.now < $0 } ?? false) }
+    private var isSilent: Bool { silentUntil.map { ContinuousClock.now < $0 } ?? false }
+
+    func setPort(_ port: Int) { self.port = port }
+
+    /// `/.well-known/sovereign.json`.
+    public func discoveryDocument() -> String {
+        let capabilities = server.capabilities.map { "\"\($0)\"" }.joined(separator: ", ")
+        return """
+            {"name": "\(name)", "version": "1.0.0", "websocket_url": "ws://127.0.0.1:\(port)/ws", \
+            "registration": "open", "capabilities": [\(capabilities)]}
+            """
+    }
+
+    /// A new session token for `user` (what a passkey login hands the front end).
+    public func issueToken(for user: String) -> String {
+        server.issueToken(for: user, now: now, random: &random)
+    }
+
+    /// Accepts a fixed `token` for `user`, so that a local demo can be started with a token
+    /// known in advance.
+    public func registerToken(_ token: String, for user: String) {
+        server.registerToken(token, for: user, now: now)
+    }
+
+    // MARK: What the server holds
+
+    /// Every message the server stored, in the order it stored them.
+    public var storedMessages: [SimulatedServer.StoredMessage] { server.messages }
+
+    /// How many times the server stored the message a client queued under `clientMessageID`.
+    public func storedCount(clientMessageID: String, from sender: String) -> Int {
+        server.storedCount(clientMessageID: clientMessageID, from: sender)
+    }
+
+    /// Open WebSocket connections.
+    public var connectionCount: Int { connections.count }
+
+    // MARK: Faults
+
+    /// Another member posts to a conversation: stored, and pushed to the online members.
+    public func post(from sender: String, to conversationID: String, text: String) async {
+        await perform(server.peerPost(from: sender, conversationID: conversationID, payload: Array(text.utf8), now: now))
+    }
+
+    /// Closes every connection without a close frame, as a crashed server or a cut cable would.
+    public func dropAllConnections() async {
+        for id in connections.keys.sorted() {
+            server.connectionClosed(id)
+            try? await connections.removeValue(forKey: id)?.channel.close()
+        }
+    }
+
+    /// Switches the server off (every connection dropped, upgrades and discovery refused) or
+    /// back on. Its stored messages and sessions survive, as a restarted server's would.
+    public func setDown(_ down: Bool) async {
+        refusing = down
+        if down { await dropAllConnections() }
+    }
+
+    /// The server stops reading and writing for `duration`, keeping its sockets open: a
+    /// black-holed link only the client's heartbeat can notice.
+    public func blackhole(for duration: Duration) {
+        silentUntil = .now + duration
+    }
+
+    /// Every session of `user` expires: open connections are closed with 4004.
+    public func expireSessions(of user: String) async {
+        await perform(server.expireSessions(of: user))
+    }
+
+    // MARK: Connections
+
+    func opened(channel: any Channel, writer: NIOAsyncChannelOutboundWriter<WebSocketFrame>) -> UInt64 {
+        nextConnection += 1
+        connections[nextConnection] = (channel, writer)
+        server.connectionOpened(nextConnection, now: now)
+        return nextConnection
+    }
+
+    func received(_ bytes: [UInt8], on id: UInt64) async {
+        guard !isSilent else { return }
+        await perform(server.receive(bytes, on: id, now: now))
+    }
+
+    func authDeadline(_ id: UInt64) async {
+        await perform(server.authDeadlinePassed(id))
+    }
+
+    func closed(_ id: UInt64) {
+        connections.removeValue(forKey: id)
+        server.connectionClosed(id)
+    }
+
+    func close(_ id: UInt64, code: UInt16) async {
+        guard let connection = connections.removeValue(forKey: id) else { return }
+        server.connectionClosed(id)
+        var data = connection.channel.allocator.buffer(capacity: 2)
+        data.writeInteger(code)
+        try? await connection.writer.write(WebSocketFrame(fin: true, opcode: .connectionClose, data: data))
+        try? await connection.channel.close()
+    }
+
+    private func perform(_ outputs: [SimulatedServer.Output]) async {
+        for output in outputs {
+            switch output {
+            case .send(let id, let bytes):
+                guard !isSilent, let connection = connections[id] else { continue }
+                var buffer = connection.channel.allocator.buffer(capacity: bytes.count)
+                buffer.writeBytes(bytes)
+                try? await connection.writer.write(WebSocketFrame(fin: true, opcode: .binary, data: buffer))
+                server.frameDelivered(id)
+            case .close(let id, let code):
+                await close(id, code: code)
+            }
+        }
+    }
+
+    // MARK: Controls
+
+    /// The HTTP fault controls of `outpost-sim serve`: `/control/<action>?<query>`.
+    public func control(_ action: String, _ query: [String: String]) async -> (status: HTTPStatus, body: String) {
+        let seconds = Double(query["seconds"] ?? "30") ?? 30
+        switch action {
+        case "token":
+            return (.ok, issueToken(for: query["user"] ?? "me") + "\n")
+        case "post":
+            await post(from: query["from"] ?? "alice", to: query["conversation"] ?? "family", text: query["text"] ?? "hello")
+            return (.ok, "posted\n")
+        case "reset":
+            await dropAllConnections()
+            return (.ok, "reset\n")
+        case "restart":
+            await perform(server.restart())
+            return (.ok, "restarted\n")
+        case "blackhole":
+            blackhole(for: .milliseconds(Int64(seconds * 1000)))
+            return (.ok, "silent for \(seconds) s\n")
+        case "down":
+            downUntil = .now + .milliseconds(Int64(seconds * 1000))
+            await dropAllConnections()
+            return (.ok, "down for \(seconds) s\n")
+        case "up":
+            downUntil = nil
+            await setDown(false)
+            return (.ok, "up\n")
+        case "expire-sessions":
+            await expireSessions(of: query["user"] ?? "me")
+            return (.ok, "expired\n")
+        case "clock-step":
+            server.stepClock(by: Int64(seconds * 1_000_000))
+            return (.ok, "clock stepped by \(seconds) s\n")
+        case "rate-limit":
+            server.setRateLimit(perSecond: Double(query["per_second"] ?? "30") ?? 30, burst: Double(query["burst"] ?? "10") ?? 10)
+            return (.ok, "rate limit set\n")
+        case "state":
+            return (.ok, "{\"connections\": \(connections.count), \"messages\": \(server.messages.count), \"down\": \(isDown), \"silent\": \(isSilent)}\n")
+        default:
+            return (.notFound, "unknown control \(action)\n")
+        }
+    }
+
+    /// The statuses ``control(_:_:)`` answers with.
+    public enum HTTPStatus: Sendable {
+        case ok, notFound
+    }
+}

@@ -1,0 +1,92 @@
+import OutpostStore
+import OutpostSync
+
+/// News from one server, for the front end. Subscribe with ``OutpostClient/events()``.
+public struct OutpostEvent: Hashable, Sendable, CustomStringConvertible {
+    public enum Kind: Hashable, Sendable {
+        case serverAdded
+        case serverRemoved
+        case connectionStateChanged(ConnectionState)
+        /// The session token no longer works; the server stays in ``ConnectionState/authFailed``
+        /// until ``OutpostClient/updateSessionToken(_:for:)`` supplies a new one.
+        case authFailed(reason: String)
+        /// New messages were committed (their ids): refresh what is on screen.
+        case messagesStored([String])
+        case outboxItemSent(clientMessageID: String, messageID: String)
+        /// The server refused the message for good; it stays in the outbox as failed until the
+        /// user retries, edits or cancels it.
+        case outboxItemFailed(clientMessageID: String, failure: OutboxFailure)
+        /// The message waited longer than its lifespan and will not be sent.
+        case outboxItemExpired(clientMessageID: String)
+        case delivered(messageID: String, to: String)
+        case presence(userID: String, status: String)
+        case gapOpened(id: Int64)
+        case gapFilled(id: Int64)
+        /// Catch-up after this authentication is complete (on a legacy server: the pending push
+        /// was requested, without a gap guarantee).
+        case caughtUp
+        /// A frame for the front end itself (passkey challenges, MLS key packages …).
+        case frame(type: Int, requestID: String, payload: [UInt8])
+        /// A write to the server's partition failed; the server's connection was closed so
+        /// that nothing is acknowledged that was not stored.
+        case storageFailed(String)
+    }
+
+    public let server: ServerID
+    public let kind: Kind
+
+    public init(server: ServerID, kind: Kind) {
+        self.server = server
+        self.kind = kind
+    }
+
+    public var description: String { "\(server): \(kind)" }
+}
+
+/// One server as the front end lists it.
+public struct ServerInfo: Hashable, Sendable {
+    public let id: ServerID
+    public let origin: ServerOrigin
+    /// From the discovery document.
+    public let name: String
+    public let capabilities: [String]
+    public let connectionState: ConnectionState
+    /// Whether gaps are detected (`history`/`sequence`) or only the pending push is relied on
+    /// (a legacy server: nothing the client does can recover a message the server dropped).
+    public let gapGuarantee: GapGuarantee
+    /// Messages waiting in the outbox (queued or in flight).
+    public let pendingOutboxCount: Int
+}
+
+/// What a front end hands over after its passkey ceremony with a server.
+public struct ServerSignIn: Hashable, Sendable {
+    public var sessionToken: String
+    /// The user's id on the server, when known (the server tells it again at authentication).
+    public var userID: String?
+    public var passkeyCredentialID: [UInt8]?
+
+    public init(sessionToken: String, userID: String? = nil, passkeyCredentialID: [UInt8]? = nil) {
+        self.sessionToken = sessionToken
+        self.userID = userID
+        self.passkeyCredentialID = passkeyCredentialID
+    }
+}
+
+/// One screenful of a conversation, oldest first, with markers where messages may be missing.
+public struct ConversationPage: Hashable, Sendable {
+    public enum Item: Hashable, Sendable {
+        case message(Message)
+        /// Messages between the neighbouring items are not stored yet (a persisted gap being
+        /// filled). Opening the page asks the server's session to fill it now.
+        case gap(GapRecord)
+    }
+
+    public var items: [Item]
+    /// Pass this as `before` to load the previous page; `nil` when this page starts the
+    /// conversation.
+    public var previousPageBefore: MessagePosition?
+
+    public var messages: [Message] {
+        items.compactMap { if case .message(let message) = $0 { message } else { nil } }
+    }
+}

@@ -1,0 +1,226 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import NIOWebSocket
+import OutpostWire
+
+/// The WebSocket transport over swift-nio: TLS for `wss` URLs, the `sovereign.v1` subprotocol,
+/// binary frames only, messages up to 64 KiB (``WireCodec/maxEnvelopeBytes``) and a deadline on
+/// the whole connect (TCP, TLS and the HTTP upgrade).
+///
+/// Plain `ws` is accepted for loopback hosts only (`127.0.0.1`, `::1`, `localhost`): the
+/// protocol allows it for local tests, never across a network.
+public struct NIOWebSocketTransport: WebSocketTransport {
+    public struct Configuration: Sendable {
+        /// The deadline of a connection attempt, handshakes included.
+        public var connectTimeout: Duration = .seconds(10)
+        /// The TLS settings for `wss` (system trust roots by default).
+        public var tls: TLSConfiguration = .makeClientConfiguration()
+        /// The largest inbound message; a larger one closes the connection (1009).
+        public var maxMessageBytes = WireCodec.maxEnvelopeBytes
+
+        public init() {}
+    }
+
+    private let configuration: Configuration
+    private let group: any EventLoopGroup
+
+    public init(configuration: Configuration = Configuration(),
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.configuration = configuration
+        self.group = group
+    }
+
+    public func connect(to url: String) async throws -> any WebSocketConnection {
+        let endpoint = try Endpoint(websocketURL: url)
+        let sslContext = try endpoint.usesTLS ? NIOSSLContext(configuration: configuration.tls) : nil
+        let maxMessageBytes = configuration.maxMessageBytes
+        let deadline = ChannelDeadline(configuration.connectTimeout)
+        let upgrade: EventLoopFuture<UpgradeResult>
+        do {
+            upgrade = try await ClientBootstrap(group: group)
+                .connectTimeout(.nanoseconds(configuration.connectTimeout.nanoseconds))
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connect(host: endpoint.host, port: endpoint.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        if let sslContext {
+                            let handler = try NIOSSLClientHandler(context: sslContext, serverHostname: endpoint.serverNameIndication)
+                            try channel.pipeline.syncOperations.addHandler(handler)
+                        }
+                        let result = try Self.configureUpgrade(channel, endpoint: endpoint, maxMessageBytes: maxMessageBytes)
+                        deadline.arm(on: channel, until: result)
+                        return result
+                    }
+                }
+        } catch {
+            throw OutpostError.connect(url, error)
+        }
+        do {
+            switch try await upgrade.get() {
+            case .websocket(let channel):
+                return NIOWebSocketConnection(channel: channel)
+            case .refused(let status):
+                throw OutpostError(.connectionFailed, "\(url): the server refused the WebSocket upgrade (HTTP \(status))")
+            }
+        } catch let error as OutpostError {
+            throw error
+        } catch {
+            throw deadline.expired
+                ? OutpostError(.timedOut, "\(url): no WebSocket within \(configuration.connectTimeout)")
+                : OutpostError.connect(url, error)
+        }
+    }
+
+    // MARK: Handshake
+
+    enum UpgradeResult: Sendable {
+        case websocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>)
+        case refused(status: UInt)
+    }
+
+    private static func configureUpgrade(
+        _ channel: any Channel, endpoint: Endpoint, maxMessageBytes: Int
+    ) throws -> EventLoopFuture<UpgradeResult> {
+        let upgrader = NIOTypedWebSocketClientUpgrader<UpgradeResult>(
+            maxFrameSize: maxMessageBytes,
+            upgradePipelineHandler: { channel, response in
+                channel.eventLoop.makeCompletedFuture {
+                    // A server that ignores the subprotocol would close with 1008 after the
+                    // handshake; refuse it here with a clear error instead.
+                    let agreed = response.headers["Sec-WebSocket-Protocol"].first?.trimmingCharacters(in: .whitespaces)
+                    guard agreed == WireCodec.subprotocol else {
+                        throw OutpostError(.protocolViolation,
+                                           "the server did not agree to the \(WireCodec.subprotocol) subprotocol")
+                    }
+                    // Reassemble fragmented messages, up to the same limit as one frame.
+                    try channel.pipeline.syncOperations.addHandler(NIOWebSocketFrameAggregator(
+                        minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64, maxAccumulatedFrameSize: maxMessageBytes))
+                    return UpgradeResult.websocket(try NIOAsyncChannel(wrappingChannelSynchronously: channel))
+                }
+            })
+        var headers = HTTPHeaders()
+        headers.add(name: "Host", value: endpoint.hostHeader)
+        headers.add(name: "Sec-WebSocket-Protocol", value: WireCodec.subprotocol)
+        headers.add(name: "Content-Length", value: "0")
+        let configuration = NIOTypedHTTPClientUpgradeConfiguration(
+            upgradeRequestHead: HTTPRequestHead(version: .http1_1, method: .GET, uri: endpoint.pathAndQuery, headers: headers),
+            upgraders: [upgrader],
+            notUpgradingCompletionHandler: { channel in
+                channel.eventLoop.makeCompletedFuture { UpgradeResult.refused(status: 0) }
+            })
+        return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
+            configuration: .init(upgradeConfiguration: configuration))
+    }
+}
+
+/// A WebSocket connection opened by ``NIOWebSocketTransport``.
+final class NIOWebSocketConnection: WebSocketConnection {
+    private enum Outgoing: Sendable {
+        case message([UInt8])
+        case pong(ByteBuffer)
+        case close(UInt16)
+    }
+
+    private let channel: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>
+    private let outgoing: AsyncStream<Outgoing>
+    private let outgoingContinuation: AsyncStream<Outgoing>.Continuation
+
+    init(channel: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>) {
+        self.channel = channel
+        (outgoing, outgoingContinuation) = AsyncStream.makeStream()
+    }
+
+    func send(_ message: [UInt8]) {
+        outgoingContinuation.yield(.message(message))
+    }
+
+    func close(code: UInt16) {
+        outgoingContinuation.yield(.close(code))
+        outgoingContinuation.finish()
+    }
+
+    func run(onMessage: @escaping @Sendable ([UInt8]) async -> Void) async -> UInt16? {
+        let closeCode = NIOLockedValueBox<UInt16?>(nil)
+        let outgoing = self.outgoing
+        let channel = self.channel.channel
+        try? await self.channel.executeThenClose { inbound, outbound in
+            await withDiscardingTaskGroup { group in
+                group.addTask {
+                    for await item in outgoing {
+                        switch item {
+                        case .message(let bytes):
+                            var buffer = channel.allocator.buffer(capacity: bytes.count)
+                            buffer.writeBytes(bytes)
+                            try? await outbound.write(WebSocketFrame(fin: true, opcode: .binary, maskKey: .random(), data: buffer))
+                        case .pong(let data):
+                            try? await outbound.write(WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: data))
+                        case .close(let code):
+                            var data = channel.allocator.buffer(capacity: 2)
+                            data.writeInteger(code)
+                            try? await outbound.write(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: data))
+                            try? await channel.close()
+                            return
+                        }
+                    }
+                }
+                do {
+                    for try await frame in inbound {
+                        switch frame.opcode {
+                        case .binary:
+                            await onMessage(Array(frame.unmaskedData.readableBytesView))
+                        case .ping:
+                            outgoingContinuation.yield(.pong(frame.unmaskedData))
+                        case .connectionClose:
+                            var data = frame.unmaskedData
+                            closeCode.withLockedValue { $0 = data.readInteger(as: UInt16.self) }
+                            try? await channel.close()
+                        case .text:
+                            // The protocol is binary only: answer as a server would (1003).
+                            close(code: 1003)
+                        default:
+                            continue
+                        }
+                    }
+                } catch {
+                    // A transport error is a disconnect like any other.
+                }
+                outgoingContinuation.finish()
+                group.cancelAll()
+            }
+        }
+        try? await channel.close()
+        return closeCode.withLockedValue { $0 }
+    }
+}
+
+/// Closes a channel whose handshakes have not finished by a deadline.
+final class ChannelDeadline: Sendable {
+    private let timeout: Duration
+    private let fired = NIOLockedValueBox(false)
+
+    init(_ timeout: Duration) { self.timeout = timeout }
+
+    var expired: Bool { fired.withLockedValue { $0 } }
+
+    func arm<T>(on channel: any Channel, until done: EventLoopFuture<T>) {
+        let task = channel.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) { [fired] in
+            fired.withLockedValue { $0 = true }
+            channel.close(promise: nil)
+        }
+        done.whenComplete { _ in task.cancel() }
+    }
+}
+
+extension OutpostError {
+    /// A failed connection attempt, with timeouts told apart.
+    static func connect(_ url: String, _ error: any Error) -> OutpostError {
+        if let error = error as? OutpostError { return error }
+        if let error = error as? ChannelError, case .connectTimeout = error {
+            return OutpostError(.timedOut, "\(url): connect timed out")
+        }
+        return OutpostError(.connectionFailed, "\(url): \(error)")
+    }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import Outpost
+import OutpostLoopbackServer
+import OutpostSimulation
+import Testing
+
+/// A simulated Sovereign server on a loopback port that a test can kill and restart: killing
+/// stops the listener and drops every connection; restarting binds the same port again with
+/// the same server state (messages, sessions), as a restarted server process would have.
+final class TestServer: @unchecked Sendable {
+    let host: ServerHost
+    private(set) var listener: WebSocketServer
+    var port: Int { listener.port }
+    var address: String { "http://127.0.0.1:\(port)" }
+    var origin: ServerOrigin { try! ServerOrigin(parsing: address) }
+
+    private init(host: ServerHost, listener: WebSocketServer) {
+        self.host = host
+        self.listener = listener
+    }
+
+    static func start(_ name: String, behaviour: ServerBehaviour = .extended,
+                      conversations: [String] = ["family", "work"]) async throws -> TestServer {
+        let host = ServerHost(name: name, behaviour: behaviour, users: ["me", "alice", "bob"],
+                              conversations: conversations, seed: 7)
+        return TestServer(host: host, listener: try await WebSocketServer.start(port: 0, serverHost: host))
+    }
+
+    func kill() async { await listener.stop() }
+
+    func restart() async throws {
+        listener = try await WebSocketServer.start(port: port, serverHost: host)
+    }
+
+    func signIn() async -> ServerSignIn {
+        ServerSignIn(sessionToken: await host.issueToken(for: "me"), userID: "me")
+    }
+
+    func stop() async { await listener.stop() }
+}
+
+/// A TCP listener that accepts connections and never answers: a hung server.
+final class HangingListener: Sendable {
+    let channel: any Channel
+    var port: Int { channel.localAddress?.port ?? 0 }
+
+    init() async throws {
+        channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { $0.eventLoop.makeSucceededVoidFuture() }
+            .bind(host: "127.0.0.1", port: 0).get()
+    }
+
+    func close() async { try? await channel.close() }
+}
+
+/// Records a client's events and lets a test wait until they satisfy a condition. The time
+/// limit only turns a hang into a failure; no test waits on it to make progress.
+actor EventRecorder {
+    private(set) var events: [OutpostEvent] = []
+    private var waiters: [(id: Int, condition: @Sendable ([OutpostEvent]) -> Bool, continuation: CheckedContinuation<Void, any Error>)] = []
+    private var nextWaiter = 0
+    private var consumer: Task<Void, Never>?
+
+    static func recording(_ client: OutpostClient) async -> EventRecorder {
+        let recorder = EventRecorder()
+        await recorder.consume(await client.events())
+        return recorder
+    }
+
+    private func consume(_ stream: AsyncStream<OutpostEvent>) {
+        consumer = Task { [weak self] in
+            for await event in stream { await self?.append(event) }
+        }
+    }
+
+    private func append(_ event: OutpostEvent) {
+        events.append(event)
+        let ready = waiters.filter { $0.condition(events) }
+        waiters.removeAll { waiter in ready.contains { $0.id == waiter.id } }
+        for waiter in ready { waiter.continuation.resume() }
+    }
+
+    struct TimedOut: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Returns once the events so far satisfy `condition`.
+    func wait(_ what: String, limit: Duration = .seconds(60),
+              until condition: @escaping @Sendable ([OutpostEvent]) -> Bool) async throws {
+        if condition(events) { return }
+        nextWaiter += 1
+        let id = nextWaiter
+        let guardTask = Task { [weak self] in
+            try? await Task.sleep(for: limit)
+            await self?.expire(id, what)
+        }
+        defer { guardTask.cancel() }
+        try await withCheckedThrowingContinuation { continuation in
+            waiters.append((id, condition, continuation))
+        }
+    }
+
+    private func expire(_ id: Int, _ what: String) {
+        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
+        let kinds = events.suffix(15).map(\.description).joined(separator: "\n  ")
+        waiters.remove(at: index).continuation.resume(throwing: TimedOut(description: "waiting for \(what); last events:\n  \(kinds)"))
+    }
+
+    func count(_ server: ServerID, where matches: (OutpostEvent.Kind) -> Bool) -> Int {
+        events.filter { $0.server == server && matches($0.kind) }.count
+    }
+}
+
+// MARK: Conditions
+
+extension Array where Element == OutpostEvent {
+    func has(_ server: ServerID, _ kind: OutpostEvent.Kind) -> Bool {
+        contains { $0.server == server && $0.kind == kind }
+    }
+
+    /// The latest connection state of `server`.
+    func state(of server: ServerID) -> ConnectionState? {
+        for event in reversed() where event.server == server {
+            if case .connectionStateChanged(let state) = event.kind { return state }
+        }
+        return nil
+    }
+
+    func sentCount(_ server: ServerID) -> Int {
+        filter { $0.server == server && { if case .outboxItemSent = $0 { true } else { false } }($0.kind) }.count
+    }
+
+    func storedIDs(_ server: ServerID) -> Set<String> {
+        var ids = Set<String>()
+        for event in self where event.server == server {
+            if case .messagesStored(let stored) = event.kind { ids.formUnion(stored) }
+        }
+        return ids
+    }
+
+    func sent(_ server: ServerID, _ clientMessageID: String) -> Bool {
+        contains { event in
+            guard event.server == server, case .outboxItemSent(let id, _) = event.kind else { return false }
+            return id == clientMessageID
+        }
+    }
+}
+
+/// A scratch data directory, removed when the test ends.
+struct ScratchDirectory: ~Copyable {
+    let path: String
+
+    init() {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("outpost-runtime-\(UUID().uuidString)").path
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// A fixed master key, so that a test can reopen the same directory.
+let testKey = try! RawKeyProvider(rawKey: (0..<32).map { UInt8($0) })
+
+/// A client whose protocol timers run `speed` times faster than real time.
+func makeClient(_ directory: String, speed: Double = 8, tuning: (inout OutpostClient.Configuration) -> Void = { _ in }) throws -> OutpostClient {
+    var configuration = OutpostClient.Configuration()
+    configuration.clock = AcceleratedClock(speed: speed)
+    tuning(&configuration)
+    return try OutpostClient(directory: directory, keyProvider: testKey, configuration: configuration)
+}
+
+/// A flag one task sets and another reads.
+final class Flag: Sendable {
+    private let value = NIOLockedValueBox(false)
+    func set() { value.withLockedValue { $0 = true } }
+    var isSet: Bool { value.withLockedValue { $0 } }
+}
