@@ -160,7 +160,8 @@ public final class WebSocketServer: Sendable {
         try? await channel.executeThenClose { inbound, outbound in
             for try await part in inbound {
                 guard case .head(let head) = part else { continue }
-                let components = URLComponents(string: head.uri)
+                // Form encoding: a `+` in a query value is a space.
+                let components = URLComponents(string: head.uri.replacingOccurrences(of: "+", with: "%20"))
                 let path = components?.path ?? head.uri
                 let query = Dictionary((components?.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
                 let response: (status: HTTPResponseStatus, body: String, type: String)
