@@ -108,6 +108,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Simulator/OutpostLoopbackServer"
         ),
@@ -121,6 +122,7 @@ let package = Package(
                 "OutpostSync",
                 "OutpostWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Simulator/outpost-sim"
         ),
@@ -148,7 +150,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            ]
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            // A test CA and a certificate for localhost, read from the source tree.
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "OutpostStoreTests",

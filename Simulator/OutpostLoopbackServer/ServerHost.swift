@@ -25,6 +25,8 @@ public actor ServerHost {
     private var random: SplitMix64
     /// The port the WebSocket listener is bound to (0 until it is).
     public private(set) var port = 0
+    /// Whether the listener speaks TLS (`wss`).
+    private var secure = false
 
     /// - Parameters:
     ///   - users: accounts on the server; every one is a member of every conversation.
@@ -47,15 +49,24 @@ public actor ServerHost {
     public var isDown: Bool { refusing || (downUntil.map { ContinuousClock.now < $0 } ?? false) }
     private var isSilent: Bool { silentUntil.map { ContinuousClock.now < $0 } ?? false }
 
-    func setPort(_ port: Int) { self.port = port }
+    func setEndpoint(port: Int, secure: Bool) {
+        self.port = port
+        self.secure = secure
+    }
 
     /// `/.well-known/sovereign.json`.
     public func discoveryDocument() -> String {
         let capabilities = server.capabilities.map { "\"\($0)\"" }.joined(separator: ", ")
         return """
-            {"name": "\(name)", "version": "1.0.0", "websocket_url": "ws://127.0.0.1:\(port)/ws", \
+            {"name": "\(name)", "version": "1.0.0", "websocket_url": "\(websocketURL)", \
             "registration": "open", "capabilities": [\(capabilities)]}
             """
+    }
+
+    /// Where clients open the WebSocket. With TLS the name is `localhost`, the name a loopback
+    /// certificate carries.
+    public var websocketURL: String {
+        secure ? "wss://localhost:\(port)/ws" : "ws://127.0.0.1:\(port)/ws"
     }
 
     /// A new session token for `user` (what a passkey login hands the front end).

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import NIOWebSocket
 import OutpostWire
 
@@ -33,17 +34,21 @@ public final class WebSocketServer: Sendable {
         self.acceptLoop = acceptLoop
     }
 
-    /// Binds `host:port` (port 0: any free port) and starts accepting connections.
-    public static func start(host: String = "127.0.0.1", port: Int, serverHost: ServerHost) async throws -> WebSocketServer {
+    /// Binds `host:port` (port 0: any free port) and starts accepting connections; with `tls`,
+    /// every connection is TLS (`https`, `wss`).
+    public static func start(
+        host: String = "127.0.0.1", port: Int, serverHost: ServerHost, tls: NIOSSLContext? = nil
+    ) async throws -> WebSocketServer {
         let listener: NIOAsyncChannel<EventLoopFuture<Upgrade>, Never> = try await ServerBootstrap(group: .singletonMultiThreadedEventLoopGroup)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try configureUpgradablePipeline(channel)
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
+                    return try configureUpgradablePipeline(channel)
                 }
             }
         let boundPort = listener.channel.localAddress?.port ?? port
-        await serverHost.setPort(boundPort)
+        await serverHost.setEndpoint(port: boundPort, secure: tls != nil)
         let acceptLoop = Task<Void, Never> {
             await withDiscardingTaskGroup { group in
                 try? await listener.executeThenClose { inbound in

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NIOSSL
 import OutpostLoopbackServer
 import OutpostSimulation
 
@@ -38,6 +39,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Print a session token for each user at start-up.")
     var printTokens = true
 
+    @Option(help: "A PEM certificate chain for localhost: serve https and wss instead of http and ws.")
+    var tlsCertificate: String?
+
+    @Option(help: "The PEM private key of --tls-certificate.")
+    var tlsKey: String?
+
     @Option(help: "Also accept this fixed session token for the user 'me' (for local demos).")
     var demoToken: String?
 
@@ -51,9 +58,17 @@ struct Serve: AsyncParsableCommand {
         let userList = users.split(separator: ",").map(String.init)
         let host = ServerHost(name: name, behaviour: behaviour, users: userList,
                               conversations: conversations.split(separator: ",").map(String.init))
-        let server = try await WebSocketServer.start(host: self.host, port: port, serverHost: host)
-        say("Serving \(name) (\(behaviour.rawValue)) on ws://\(self.host):\(server.port)/ws")
-        say("Discovery: http://\(self.host):\(server.port)/.well-known/sovereign.json")
+        var tls: NIOSSLContext?
+        if let tlsCertificate {
+            guard let tlsKey else { throw ValidationError("--tls-certificate needs --tls-key") }
+            let chain = try NIOSSLCertificate.fromPEMFile(tlsCertificate).map { NIOSSLCertificateSource.certificate($0) }
+            tls = try NIOSSLContext(configuration: .makeServerConfiguration(
+                certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: tlsKey, format: .pem))))
+        }
+        let server = try await WebSocketServer.start(host: self.host, port: port, serverHost: host, tls: tls)
+        let web = tls == nil ? "http://\(self.host)" : "https://localhost"
+        say("Serving \(name) (\(behaviour.rawValue)) on \(await host.websocketURL)")
+        say("Discovery: \(web):\(server.port)/.well-known/sovereign.json")
         if let demoToken {
             await host.registerToken(demoToken, for: "me")
             say("token me (fixed): \(demoToken)")
