@@ -163,8 +163,11 @@ public final class WebSocketServer: Sendable {
         _ channel: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, host: ServerHost
     ) async {
         try? await channel.executeThenClose { inbound, outbound in
+            var requestHead: HTTPRequestHead?
             for try await part in inbound {
-                guard case .head(let head) = part else { continue }
+                // Answer once the whole request is in, so the client is never cut off mid-write.
+                if case .head(let head) = part { requestHead = head }
+                guard case .end = part, let head = requestHead else { continue }
                 // Form encoding: a `+` in a query value is a space.
                 let components = URLComponents(string: head.uri.replacingOccurrences(of: "+", with: "%20"))
                 let path = components?.path ?? head.uri

@@ -76,7 +76,7 @@ struct EndToEndTests {
     @Test func aKilledServerComesBackTheQueueDrainsAndTheGapFills() async throws {
         let directory = ScratchDirectory()
         let home = try await TestServer.start("Home")
-        let client = try makeClient(directory.path) { configuration in
+        let client = try makeClient(directory.path, speed: 8) { configuration in
             // Small pages, one of them at once: the rest of the backlog becomes a gap.
             configuration.session.historyPageSize = 5
             configuration.session.foregroundHistoryPages = 1

@@ -164,10 +164,11 @@ struct ScratchDirectory: ~Copyable {
 /// A fixed master key, so that a test can reopen the same directory.
 let testKey = try! RawKeyProvider(rawKey: (0..<32).map { UInt8($0) })
 
-/// A client whose protocol timers run `speed` times faster than real time.
-func makeClient(_ directory: String, speed: Double = 8, tuning: (inout OutpostClient.Configuration) -> Void = { _ in }) throws -> OutpostClient {
+/// A client on the real clock, or with protocol timers `speed` times faster than real time
+/// for a test that waits on a heartbeat or a backoff.
+func makeClient(_ directory: String, speed: Double = 1, tuning: (inout OutpostClient.Configuration) -> Void = { _ in }) throws -> OutpostClient {
     var configuration = OutpostClient.Configuration()
-    configuration.clock = AcceleratedClock(speed: speed)
+    configuration.clock = speed == 1 ? SystemClock() : AcceleratedClock(speed: speed)
     tuning(&configuration)
     return try OutpostClient(directory: directory, keyProvider: testKey, configuration: configuration)
 }

@@ -35,8 +35,13 @@ extension OutpostClient {
             case .openTransport(let connection):
                 openTransport(connection, for: id)
             case .closeTransport(let connection, let code):
-                drivers[id]?.connectionTasks.removeValue(forKey: connection)?.cancel()
-                drivers[id]?.openConnections.removeValue(forKey: connection)?.close(code: code)
+                // The session is done with this connection: its end is no news to it any more.
+                let task = drivers[id]?.connectionTasks.removeValue(forKey: connection)
+                if let open = drivers[id]?.openConnections.removeValue(forKey: connection) {
+                    open.close(code: code)  // the task ends once the close frame is out
+                } else {
+                    task?.cancel()  // still connecting
+                }
             case .send(let connection, let bytes):
                 drivers[id]?.openConnections[connection]?.send(bytes)
             case .setTimer(let timer, let at):
@@ -139,8 +144,7 @@ extension OutpostClient {
         case .caughtUp: kind = .caughtUp
         case .frame(let type, let requestID, let payload): kind = .frame(type: type, requestID: requestID, payload: payload)
         case .readyForRemoval:
-            try? finishRemoval(id)
-            return
+            return  // `removeServer` destroys the partition next, and reports any failure
         }
         eventBroadcaster.publish(OutpostEvent(server: id, kind: kind))
     }

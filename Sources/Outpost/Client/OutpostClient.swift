@@ -165,9 +165,9 @@ public actor OutpostClient {
     public func removeServer(_ id: ServerID) throws(OutpostError) {
         try ensureOpen()
         guard drivers[id] != nil else { throw OutpostError(.unknownServer, "no server \(id)") }
+        // The session closes its connection and stops its timers at once (`readyForRemoval`).
         deliver(.removeRequested, to: id)
-        // The session answers at once with `readyForRemoval`, which destroys the partition.
-        if drivers[id] != nil { try finishRemoval(id) }
+        try finishRemoval(id)
     }
 
     /// The connection state of one server now, then every change, until the server is removed

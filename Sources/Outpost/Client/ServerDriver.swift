@@ -20,9 +20,11 @@ struct ServerDriver {
     mutating func tearDown(closeCode: UInt16) {
         for (_, timer) in timers { timer.task.cancel() }
         timers.removeAll()
-        for (_, connection) in openConnections { connection.close(code: closeCode) }
+        for (id, task) in connectionTasks {
+            // An open connection ends by its close frame; an attempt still connecting is cancelled.
+            if let connection = openConnections[id] { connection.close(code: closeCode) } else { task.cancel() }
+        }
         openConnections.removeAll()
-        for (_, task) in connectionTasks { task.cancel() }
         connectionTasks.removeAll()
     }
 }

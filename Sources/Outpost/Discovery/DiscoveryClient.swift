@@ -80,9 +80,12 @@ public struct HTTPDiscoveryClient: DiscoveryClient {
                 headers.add(name: "Host", value: endpoint.hostHeader)
                 headers.add(name: "Accept", value: "application/json")
                 headers.add(name: "Connection", value: "close")
-                try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: .GET,
-                                                               uri: endpoint.pathAndQuery, headers: headers)))
-                try await outbound.write(.end(nil))
+                // One write for the whole request: a server may answer and close as soon as it
+                // has the head.
+                try await outbound.write(contentsOf: [
+                    .head(HTTPRequestHead(version: .http1_1, method: .GET, uri: endpoint.pathAndQuery, headers: headers)),
+                    .end(nil),
+                ])
                 var status: HTTPResponseStatus?
                 var body: [UInt8] = []
                 for try await part in inbound {
