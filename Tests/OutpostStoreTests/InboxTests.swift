@@ -27,6 +27,59 @@ struct InboxTests {
         #expect(try partition.storeInbound([message("m2", sender: "alice", at: 2, payload: "x")], now: t0) == [.duplicateMessageID])
     }
 
+    // Content duplicates are found in an in-memory set built from `inbound_dedup`: these check
+    // that the set always agrees with the table.
+
+    @Test func contentDuplicatesAreCaughtAfterAReopen() throws {
+        let scratch = ScratchDirectory()
+        let key = try RawKeyProvider(rawKey: [UInt8](repeating: 9, count: 32))
+        do {
+            let store = try Store.open(at: scratch.dataDirectory, keyProvider: key)
+            let partition = try store.addServer(origin("family.example"), now: t0)
+            _ = try partition.storeInbound([message("m1", sender: "alice", at: 1, payload: "once")], now: t0)
+            store.close()
+        }
+        let store = try Store.open(at: scratch.dataDirectory, keyProvider: key)
+        let partition = try store.partition(for: store.serverID(for: origin("family.example")))
+        #expect(try partition.storeInbound([message("m2", sender: "alice", at: 2, payload: "once")], now: t0) == [.duplicateContent])
+    }
+
+    @Test func aRolledBackBatchLeavesNoContentBehind() throws {
+        let scratch = ScratchDirectory()
+        let (_, partition) = try Self.partition(scratch)
+        #expect(throws: StoreError.self) {
+            try partition.inOneTransaction { () throws(StoreError) in
+                _ = try partition.storeInbound([message("m1", sender: "alice", at: 1, payload: "undone")], now: t0)
+                throw StoreError(.io, "abandoned")
+            }
+        }
+        #expect(try partition.messageCount() == 0)
+        // Neither the id nor the content was kept.
+        #expect(try partition.storeInbound([message("m2", sender: "alice", at: 2, payload: "undone")], now: t0) == [.stored])
+        #expect(try partition.storeInbound([message("m1", sender: "alice", at: 1, payload: "other")], now: t0) == [.stored])
+    }
+
+    @Test func aPrunedContentIsNoLongerADuplicate() throws {
+        let scratch = ScratchDirectory()
+        let (_, partition) = try Self.partition(scratch)
+        _ = try partition.storeInbound([message("old", sender: "alice", at: 1, payload: "retried")], now: t0)
+        #expect(try partition.pruneDedupRecords(olderThan: t0.adding(seconds: 50)) == 1)
+        #expect(try partition.storeInbound([message("new", sender: "alice", at: 2, payload: "retried")], now: t0.adding(seconds: 100))
+                == [.stored])
+    }
+
+    @Test func aSecondStoreOnTheSameDirectorySeesTheOthersRecords() throws {
+        let scratch = ScratchDirectory()
+        let key = try RawKeyProvider(rawKey: [UInt8](repeating: 9, count: 32))
+        let first = try Store.open(at: scratch.dataDirectory, keyProvider: key)
+        let partition = try first.addServer(origin("family.example"), now: t0)
+        _ = try partition.storeInbound([message("m1", sender: "alice", at: 1, payload: "a")], now: t0)  // builds the set
+        let second = try Store.open(at: scratch.dataDirectory, keyProvider: key)
+        let other = try second.partition(for: partition.id)
+        _ = try other.storeInbound([message("m2", sender: "bob", at: 2, payload: "b")], now: t0)
+        #expect(try partition.storeInbound([message("m3", sender: "bob", at: 3, payload: "b")], now: t0) == [.duplicateContent])
+    }
+
     @Test func afterPruningStoredMessagesStillRejectTheirIds() throws {
         let scratch = ScratchDirectory()
         let (_, partition) = try Self.partition(scratch)

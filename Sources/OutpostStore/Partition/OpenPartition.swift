@@ -11,6 +11,9 @@ final class OpenPartition {
     var ownUserID: String?
     /// Inside ``Partition/inOneTransaction(_:)``: writes join the open transaction.
     var isInBatch = false
+    /// The content keys of `inbound_dedup`, built on first ingest (see
+    /// ``InboundContentIndex``); dropped with the partition when the pool evicts it.
+    var inboundContentIndex: InboundContentIndex?
 
     init(id: ServerID, messages: Database, openMLS: @escaping () throws(StoreError) -> Database) {
         self.id = id

@@ -1,3 +1,5 @@
+import CSodium
+
 /// A position in a server's message stream. Display and sync order is
 /// (`server_timestamp`, `message_id`): timestamps repeat and can step backwards, so the
 /// message id (a byte-wise compared string, a ULID on real servers) breaks ties.
@@ -15,7 +17,8 @@ public struct MessagePosition: Hashable, Comparable, Sendable, CustomStringConve
 
     public static func < (lhs: MessagePosition, rhs: MessagePosition) -> Bool {
         if lhs.timestamp != rhs.timestamp { return lhs.timestamp < rhs.timestamp }
-        return Array(lhs.messageID.utf8).lexicographicallyPrecedes(Array(rhs.messageID.utf8))
+        // Byte-wise on the UTF-8 views directly: no copies (ingest compares once per message).
+        return lhs.messageID.utf8.lexicographicallyPrecedes(rhs.messageID.utf8)
     }
 
     public var description: String { "(\(timestamp.microseconds), \(messageID))" }
@@ -68,6 +71,19 @@ extension Partition {
         guard !messages.isEmpty else { return [] }
         return try write("storeInbound", changesConversations: true) { partition throws(StoreError) in
             let db = partition.messages
+            let contentIndex = try InboundContentIndex.current(for: partition)
+            // Looked up once per batch, not once per message: the statement cache is keyed by
+            // the SQL text, and hashing it for every message showed in the profile. Every
+            // parameter is bound again before each run.
+            let rememberID = try db.statement("""
+                INSERT OR IGNORE INTO inbound_dedup (message_id, conversation_id, sender_id, payload_hash, seen_at_us)
+                VALUES (?, ?, ?, ?, ?)
+                """)
+            let insertMessage = try db.statement("""
+                INSERT OR IGNORE INTO messages (message_id, conversation_id, sender_id, server_timestamp_us, sequence,
+                                                message_type, payload, payload_hash, client_message_id, received_at_us)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
             var outcomes: [InboundOutcome] = []
             outcomes.reserveCapacity(messages.count)
             var activity: [String: ConversationActivity] = [:]
@@ -75,31 +91,36 @@ extension Partition {
                 let hash = Sodium.blake2b(message.payload)
                 // The id is remembered first: a repeated push of it is caught here, and a
                 // content duplicate below is remembered under its own id too.
-                try db.statement("""
-                    INSERT OR IGNORE INTO inbound_dedup (message_id, conversation_id, sender_id, payload_hash, seen_at_us)
-                    VALUES (?, ?, ?, ?, ?)
-                    """).bind(.text(message.messageID), .text(message.conversationID), .text(message.senderID),
-                              .blob(hash), .integer(now.microseconds)).run()
+                rememberID.resetForRebinding()
+                rememberID.bind(text: message.messageID, at: 1)
+                rememberID.bind(text: message.conversationID, at: 2)
+                rememberID.bind(text: message.senderID, at: 3)
+                rememberID.bind(blob: hash, at: 4)
+                rememberID.bind(integer: now.microseconds, at: 5)
+                try rememberID.run()
                 guard db.changes > 0 else {
                     outcomes.append(.duplicateMessageID)
                     continue
                 }
-                let sameContent = try db.statement("""
-                    SELECT 1 FROM inbound_dedup
-                    WHERE conversation_id = ? AND sender_id = ? AND payload_hash = ? AND message_id != ? LIMIT 1
-                    """).bind(.text(message.conversationID), .text(message.senderID), .blob(hash), .text(message.messageID))
-                if try sameContent.firstRow({ _ in true }) != nil {
+                // The record just written has a new id, so a record already holding its content
+                // key has the same conversation, sender and ciphertext under another id.
+                guard contentIndex.insert(conversationID: message.conversationID, senderID: message.senderID,
+                                          payloadHash: hash) else {
                     outcomes.append(.duplicateContent)
                     continue
                 }
-                try db.statement("""
-                    INSERT OR IGNORE INTO messages (message_id, conversation_id, sender_id, server_timestamp_us, sequence,
-                                                    message_type, payload, payload_hash, client_message_id, received_at_us)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """).bind(.text(message.messageID), .text(message.conversationID), .text(message.senderID),
-                              .integer(message.serverTimestamp.microseconds), .optional(message.sequence.map { Int64(bitPattern: $0) }),
-                              .text(message.messageType), .blob(message.payload), .blob(hash),
-                              .optional(message.clientMessageID), .integer(now.microseconds)).run()
+                insertMessage.resetForRebinding()
+                insertMessage.bind(text: message.messageID, at: 1)
+                insertMessage.bind(text: message.conversationID, at: 2)
+                insertMessage.bind(text: message.senderID, at: 3)
+                insertMessage.bind(integer: message.serverTimestamp.microseconds, at: 4)
+                insertMessage.bind(optionalInteger: message.sequence.map { Int64(bitPattern: $0) }, at: 5)
+                insertMessage.bind(text: message.messageType, at: 6)
+                insertMessage.bind(blob: message.payload, at: 7)
+                insertMessage.bind(blob: hash, at: 8)
+                insertMessage.bind(optionalText: message.clientMessageID, at: 9)
+                insertMessage.bind(integer: now.microseconds, at: 10)
+                try insertMessage.run()
                 // A message pruned from the dedup records but still stored is a duplicate by id.
                 guard db.changes > 0 else {
                     outcomes.append(.duplicateMessageID)
@@ -145,8 +166,12 @@ extension Partition {
         guard let current else { return }
         let newest = max(current.last, activity.newest)
         let unread = activity.fromOthers.filter { $0 > current.read }.count
+        // OR IGNORE keeps SQLite from opening a statement journal for this UPDATE (a plain
+        // UPDATE may abort halfway, so SQLite saves each page it touches first, and SQLCipher
+        // encrypts every saved page: two per conversation per batch in the profile). Nothing
+        // here can fail a constraint: every value is non-NULL and no CHECKed column changes.
         try db.statement("""
-            UPDATE conversations SET last_activity_us = ?, last_message_id = ?, unread_count = unread_count + ?
+            UPDATE OR IGNORE conversations SET last_activity_us = ?, last_message_id = ?, unread_count = unread_count + ?
             WHERE conversation_id = ?
             """).bind(.integer(newest.timestamp.microseconds), .text(newest.messageID), .integer(Int64(unread)),
                       .text(conversationID)).run()
@@ -200,7 +225,10 @@ extension Partition {
         try write("pruneDedup") { partition throws(StoreError) in
             try partition.messages.statement("DELETE FROM inbound_dedup WHERE seen_at_us < ?")
                 .bind(.integer(cutoff.microseconds)).run()
-            return partition.messages.changes
+            let pruned = partition.messages.changes
+            // A pruned record may have been the last one holding its content key.
+            if pruned > 0 { partition.inboundContentIndex = nil }
+            return pruned
         }
     }
 
@@ -218,5 +246,93 @@ extension Partition {
                 serverTimestamp: Timestamp(microseconds: row.int64(3)),
                 sequence: row.optionalInt64(4).map { UInt64(bitPattern: $0) }, messageType: row.text(5),
                 payload: row.blob(6), clientMessageID: row.optionalText(7))
+    }
+}
+
+/// Identifies what a content duplicate shares: (conversation, sender, ciphertext hash), as the
+/// first 128 bits of a BLAKE2b of the three. A false match between different contents needs
+/// about 2^64 records in one partition.
+struct InboundContentKey: Hashable {
+    var high: UInt64 = 0
+    var low: UInt64 = 0
+}
+
+/// The content keys of every `inbound_dedup` record of one partition, in memory.
+///
+/// Content deduplication looks up (conversation, sender, payload hash): a hash, so an on-disk
+/// index of it takes each new record into a random leaf, and a batch of 500 dirtied about as
+/// many pages, each encrypted again at commit (migration 0002 drops that index). The table's
+/// own columns stay the durable truth: this set is built from them on a partition's first
+/// ingest, goes when the pool closes the partition, is dropped when records are pruned, and
+/// is rebuilt when the connection has rolled anything back since it was built (so that it
+/// never holds a key whose record was undone) or another connection has written the file.
+/// It must be used inside the write transaction that adds the records.
+final class InboundContentIndex {
+    private var keys: Set<InboundContentKey> = []
+    /// ``Database/rollbackGeneration`` when the set matched the table.
+    private let generation: Int
+    /// `PRAGMA data_version` when the set matched the table.
+    private let dataVersion: Int64
+
+    private init(generation: Int, dataVersion: Int64) {
+        self.generation = generation
+        self.dataVersion = dataVersion
+    }
+
+    /// The partition's index, built (or rebuilt) from `inbound_dedup` when it is missing or stale.
+    static func current(for partition: OpenPartition) throws(StoreError) -> InboundContentIndex {
+        let database = partition.messages
+        // Moves when another connection (a second store on the same directory, another
+        // process) has committed to the file since this connection last looked.
+        let dataVersion = try database.integer("PRAGMA data_version")
+        if let index = partition.inboundContentIndex, index.generation == database.rollbackGeneration,
+           index.dataVersion == dataVersion {
+            return index
+        }
+        partition.inboundContentIndex = nil
+        let index = InboundContentIndex(generation: database.rollbackGeneration, dataVersion: dataVersion)
+        index.keys.reserveCapacity(Int(try database.integer("SELECT count(*) FROM inbound_dedup")))
+        let records = try database.statement("SELECT conversation_id, sender_id, payload_hash FROM inbound_dedup")
+        while try records.step() {
+            // Hashed straight from SQLite's buffers: no strings or arrays per record.
+            index.keys.insert(index.key(conversationID: records.bytes(0), senderID: records.bytes(1),
+                                        payloadHash: records.bytes(2)))
+        }
+        partition.inboundContentIndex = index
+        return index
+    }
+
+    /// Adds the content key of a record just written; `false` when a record already had it.
+    func insert(conversationID: String, senderID: String, payloadHash: [UInt8]) -> Bool {
+        // Text is bound NUL-terminated, so an id with an embedded NUL is stored (and read back
+        // when the index is rebuilt) up to that NUL: the key is taken over the same bytes.
+        keys.insert(key(conversationID: conversationID.utf8.prefix { $0 != 0 }, senderID: senderID.utf8.prefix { $0 != 0 },
+                        payloadHash: payloadHash)).inserted
+    }
+
+    /// Reused for every key: building a fresh array per message showed in the profile.
+    private var keyInput: [UInt8] = []
+
+    private func key(
+        conversationID: some Collection<UInt8>, senderID: some Collection<UInt8>, payloadHash: some Collection<UInt8>
+    ) -> InboundContentKey {
+        keyInput.removeAll(keepingCapacity: true)
+        // Each id is length-prefixed so that ("ab", "c") and ("a", "bc") differ.
+        appendLengthPrefixed(conversationID)
+        appendLengthPrefixed(senderID)
+        keyInput.append(contentsOf: payloadHash)
+        var key = InboundContentKey()
+        withUnsafeMutableBytes(of: &key) { digest in
+            keyInput.withUnsafeBytes { input in
+                _ = crypto_generichash(digest.baseAddress!.assumingMemoryBound(to: UInt8.self), digest.count,
+                                       input.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(input.count), nil, 0)
+            }
+        }
+        return key
+    }
+
+    private func appendLengthPrefixed(_ field: some Collection<UInt8>) {
+        withUnsafeBytes(of: UInt64(field.count).littleEndian) { keyInput.append(contentsOf: $0) }
+        keyInput.append(contentsOf: field)
     }
 }

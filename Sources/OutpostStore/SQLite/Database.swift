@@ -31,6 +31,11 @@ final class Database {
     private var statements: [String: Statement] = [:]
     /// The file path, for error messages.
     let path: String
+    /// Bumped whenever writes made on this connection may have been undone: an explicit
+    /// ROLLBACK, or any failed statement (on some errors SQLite rolls the whole transaction
+    /// back by itself). In-memory state derived from the database (the inbound content index)
+    /// remembers the value it was built at and is rebuilt when it has moved.
+    private(set) var rollbackGeneration = 0
 
     /// Opens `path` and keys it with `key` (raw key: SQLCipher runs no KDF).
     ///
@@ -134,6 +139,7 @@ final class Database {
         if result != SQLITE_OK {
             let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(result))
             sqlite3_free(message)
+            noteRollback()
             throw Database.error(result, handle, path: path, while: "execute", message: text)
         }
     }
@@ -149,6 +155,7 @@ final class Database {
             return value
         } catch {
             try? statement("ROLLBACK").run()
+            noteRollback()
             throw error
         }
     }
@@ -156,6 +163,11 @@ final class Database {
     /// The first column of the first row of `sql`, as an integer.
     func integer(_ sql: String) throws(StoreError) -> Int64 {
         try statement(sql).firstRow { $0.int64(0) } ?? 0
+    }
+
+    /// Records that changes may have been undone (see ``rollbackGeneration``).
+    func noteRollback() {
+        rollbackGeneration &+= 1
     }
 
     func setDurability(_ durability: Durability) throws(StoreError) {

@@ -22,6 +22,12 @@ final class Statement {
         sqlite3_clear_bindings(handle)
     }
 
+    /// Resets without clearing the bindings, for a hot loop that binds every parameter again
+    /// before each run (clearing them showed in the ingest profile).
+    func resetForRebinding() {
+        sqlite3_reset(handle)
+    }
+
     // MARK: Binding (1-based, like SQLite)
 
     @discardableResult
@@ -32,20 +38,42 @@ final class Statement {
         return self
     }
 
+    // Typed binds for hot loops: no `SQLValue` array to build and release per row.
+
+    func bind(text: String, at index: Int32) {
+        sqlite3_bind_text(handle, index, text, -1, outpost_sqlite_transient())
+    }
+
+    func bind(optionalText text: String?, at index: Int32) {
+        if let text { bind(text: text, at: index) } else { sqlite3_bind_null(handle, index) }
+    }
+
+    func bind(integer: Int64, at index: Int32) {
+        sqlite3_bind_int64(handle, index, integer)
+    }
+
+    func bind(optionalInteger integer: Int64?, at index: Int32) {
+        if let integer { bind(integer: integer, at: index) } else { sqlite3_bind_null(handle, index) }
+    }
+
+    func bind(blob bytes: [UInt8], at index: Int32) {
+        bytes.withUnsafeBytes { buffer in
+            // A zero-length blob must still be a blob, not NULL.
+            _ = sqlite3_bind_blob(handle, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1),
+                                  Int32(buffer.count), outpost_sqlite_transient())
+        }
+    }
+
     func bind(_ value: SQLValue, at index: Int32) {
         switch value {
         case .null:
             sqlite3_bind_null(handle, index)
         case .integer(let integer):
-            sqlite3_bind_int64(handle, index, integer)
+            bind(integer: integer, at: index)
         case .text(let text):
-            sqlite3_bind_text(handle, index, text, -1, outpost_sqlite_transient())
+            bind(text: text, at: index)
         case .blob(let bytes):
-            bytes.withUnsafeBytes { buffer in
-                // A zero-length blob must still be a blob, not NULL.
-                _ = sqlite3_bind_blob(handle, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1),
-                                      Int32(buffer.count), outpost_sqlite_transient())
-            }
+            bind(blob: bytes, at: index)
         }
     }
 
@@ -60,6 +88,7 @@ final class Statement {
         default:
             let error = Database.error(result, database.rawHandle, path: database.path, while: "step")
             sqlite3_reset(handle)
+            database.noteRollback()
             throw error
         }
     }
@@ -105,6 +134,16 @@ final class Statement {
     }
 
     func optionalBlob(_ column: Int32) -> [UInt8]? { isNull(column) ? nil : blob(column) }
+
+    /// The column's bytes (text as UTF-8) without copying them, valid until the next step or
+    /// reset: for scans that only hash what they read.
+    func bytes(_ column: Int32) -> UnsafeRawBufferPointer {
+        // Asking for the blob first and the size second is SQLite's documented safe order.
+        let pointer = sqlite3_column_blob(handle, column)
+        let count = Int(sqlite3_column_bytes(handle, column))
+        guard let pointer, count > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: pointer, count: count)
+    }
 }
 
 /// A value bound to a statement parameter.
