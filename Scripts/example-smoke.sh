@@ -44,13 +44,17 @@ mkfifo "$work/input"
 chat_pid=$!
 exec 3> "$work/input"
 
-echo "hello home" >&3
-wait_for "the first message on Home" '"messages": 1' state $home_port
-# Which number the chat gave Work depends on the servers' ids: look it up.
+# The chat numbers servers in the order of their ids (keyed hashes): look the numbers up.
+wait_for "both servers connected" "Home: Connected" cat "$work/chat.log"
 wait_for "both servers connected" "Work: Connected" cat "$work/chat.log"
 echo "/servers" >&3
 wait_for "the server list" "Work http" cat "$work/chat.log"
+home_number=$(grep -o '\[[12]\] Home http' "$work/chat.log" | head -1 | tr -dc '12')
 work_number=$(grep -o '\[[12]\] Work http' "$work/chat.log" | head -1 | tr -dc '12')
+
+echo "/open $home_number family" >&3
+echo "hello home" >&3
+wait_for "the first message on Home" '"messages": 1' state $home_port
 echo "/open $work_number work" >&3
 echo "hello work" >&3
 wait_for "the first message on Work" '"messages": 1' state $work_port

@@ -65,8 +65,13 @@ actor Chat {
         self.conversation = conversation
     }
 
+    /// The servers numbered by name, so that the numbers stay put from one run to the next.
+    func servers() async -> [ServerInfo] {
+        await client.servers().sorted { ($0.name, $0.origin) < ($1.name, $1.origin) }
+    }
+
     func serverNumber(_ id: ServerID) async -> Int {
-        (await client.servers().firstIndex { $0.id == id } ?? -1) + 1
+        (await servers().firstIndex { $0.id == id } ?? -1) + 1
     }
 
     func name(_ id: ServerID) async -> String {
@@ -74,7 +79,7 @@ actor Chat {
     }
 
     func showServers() async {
-        for (number, info) in await client.servers().enumerated() {
+        for (number, info) in await servers().enumerated() {
             let marker = info.id == server ? "*" : " "
             say("\(marker)[\(number + 1)] \(info.name) \(info.origin): \(info.connectionState), \(info.pendingOutboxCount) waiting to send")
         }
@@ -88,12 +93,12 @@ actor Chat {
     }
 
     func open(serverNumber: Int, conversation: String) async throws {
-        let servers = await client.servers()
-        guard servers.indices.contains(serverNumber - 1) else { return say("no server \(serverNumber)") }
-        server = servers[serverNumber - 1].id
+        let list = await servers()
+        guard list.indices.contains(serverNumber - 1) else { return say("no server \(serverNumber)") }
+        server = list[serverNumber - 1].id
         self.conversation = conversation
         shown.removeAll()
-        say("— \(servers[serverNumber - 1].name) / \(conversation) —")
+        say("— \(list[serverNumber - 1].name) / \(conversation) —")
         try await showNewMessages()
     }
 
@@ -167,17 +172,17 @@ actor Chat {
         case "/offline": await client.networkLost()
         case "/online": await client.networkRestored()
         case "/token" where words.count == 3:
-            let servers = await client.servers()
-            guard let number = Int(words[1]), servers.indices.contains(number - 1) else { break }
-            try await client.updateSessionToken(words[2], for: servers[number - 1].id)
+            let list = await servers()
+            guard let number = Int(words[1]), list.indices.contains(number - 1) else { break }
+            try await client.updateSessionToken(words[2], for: list[number - 1].id)
         case "/add" where words.count == 3:
             let id = try await client.addServer(words[1], signIn: ServerSignIn(sessionToken: words[2]))
             if server == nil { server = id }
         case "/remove" where words.count == 2:
-            let servers = await client.servers()
-            guard let number = Int(words[1]), servers.indices.contains(number - 1) else { break }
-            try await client.removeServer(servers[number - 1].id)
-            if server == servers[number - 1].id { server = nil }
+            let list = await servers()
+            guard let number = Int(words[1]), list.indices.contains(number - 1) else { break }
+            try await client.removeServer(list[number - 1].id)
+            if server == list[number - 1].id { server = nil }
         default:
             guard !line.hasPrefix("/") else { say("unknown command; /help"); break }
             guard let server else { say("no server open: /add or /open"); break }
