@@ -33,7 +33,13 @@ extension Store {
     /// - Parameter servers: only these servers (server-focused mode); `nil` for all.
     public func unifiedConversations(limit: Int = 50, servers filter: Set<ServerID>? = nil) throws(StoreError) -> [UnifiedConversation] {
         try checkAlive()
-        var rows: [UnifiedConversation] = []
+        guard limit > 0 else { return [] }
+        // The best `limit` rows so far, best first. Each server's summaries come newest first,
+        // so a server stops contributing at its first row older than the worst kept: across
+        // 1,000 warm servers that is about one comparison per server instead of a sort of
+        // every row.
+        var top: [UnifiedConversation] = []
+        top.reserveCapacity(limit + 1)
         for server in servers() where filter?.contains(server.id) ?? true {
             let summaries: [ConversationSummary]
             if let cached = self.summaries.summaries(server.id, depth: limit) {
@@ -42,15 +48,35 @@ extension Store {
                 summaries = try Partition(store: self, id: server.id, origin: server.origin).conversations(limit: limit)
                 self.summaries.store(server.id, depth: limit, summaries)
             }
-            rows.append(contentsOf: summaries.prefix(limit).map {
-                UnifiedConversation(serverID: server.id, origin: server.origin, summary: $0)
-            })
+            for summary in summaries.prefix(limit) {
+                if top.count == limit, let worst = top.last {
+                    // Summaries are ordered by activity time: none after this one can do better.
+                    if summary.lastActivity.timestamp < worst.summary.lastActivity.timestamp { break }
+                }
+                let row = UnifiedConversation(serverID: server.id, origin: server.origin, summary: summary)
+                if top.count == limit, let worst = top.last, !Self.precedes(row, worst) { continue }
+                top.insert(row, at: Self.insertionIndex(of: row, in: top))
+                if top.count > limit { top.removeLast() }
+            }
         }
-        rows.sort { lhs, rhs in
-            if lhs.summary.lastActivity != rhs.summary.lastActivity { return lhs.summary.lastActivity > rhs.summary.lastActivity }
-            if lhs.origin != rhs.origin { return lhs.origin < rhs.origin }
-            return lhs.summary.conversationID < rhs.summary.conversationID
+        return top
+    }
+
+    /// The unified list's order: most recent activity first, then by server, then by id.
+    static func precedes(_ lhs: UnifiedConversation, _ rhs: UnifiedConversation) -> Bool {
+        if lhs.summary.lastActivity != rhs.summary.lastActivity { return lhs.summary.lastActivity > rhs.summary.lastActivity }
+        if lhs.origin != rhs.origin { return lhs.origin < rhs.origin }
+        return lhs.summary.conversationID < rhs.summary.conversationID
+    }
+
+    /// Where `row` goes in `rows` (sorted by ``precedes(_:_:)``): after every row before it.
+    private static func insertionIndex(of row: UnifiedConversation, in rows: [UnifiedConversation]) -> Int {
+        var low = 0
+        var high = rows.count
+        while low < high {
+            let middle = (low + high) / 2
+            if precedes(rows[middle], row) { low = middle + 1 } else { high = middle }
         }
-        return Array(rows.prefix(limit))
+        return low
     }
 }

@@ -154,6 +154,33 @@ struct InboxTests {
         #expect(try store.unifiedConversations().map(\.summary.conversationID) == ["dinner"])
     }
 
+    @Test(arguments: [1, 2, 3, 4, 5] as [UInt64])
+    func theUnifiedListsTopIsTheTopOfEveryConversationSorted(seed: UInt64) throws {
+        let scratch = ScratchDirectory()
+        let store = try Store.open(at: scratch.dataDirectory, keyProvider: InMemoryKeyProvider())
+        // Six servers, activity times drawn from a few values so that ties across servers,
+        // and within one, are common.
+        var generator = SplitMixGenerator(seed: seed)
+        for server in 0..<6 {
+            let partition = try store.addServer(origin("s\(server).example"), now: t0)
+            let messages = (0..<8).map { number in
+                message("m\(server)-\(number)", conversation: "c\(number % 5)", at: Int64.random(in: 1...4, using: &generator))
+            }
+            _ = try partition.storeInbound(messages, now: t0)
+        }
+        let everything = try store.unifiedConversations(limit: 1_000)
+        #expect(everything.count == 30)
+        let sorted = everything.sorted { lhs, rhs in
+            if lhs.summary.lastActivity != rhs.summary.lastActivity { return lhs.summary.lastActivity > rhs.summary.lastActivity }
+            if lhs.origin != rhs.origin { return lhs.origin < rhs.origin }
+            return lhs.summary.conversationID < rhs.summary.conversationID
+        }
+        #expect(everything == sorted, "seed \(seed)")
+        for limit in [1, 2, 3, 5, 8, 13, 29, 30, 31] {
+            #expect(try store.unifiedConversations(limit: limit) == Array(sorted.prefix(limit)), "limit \(limit), seed \(seed)")
+        }
+    }
+
     @Test func groupMembershipFollowsTheFrames() throws {
         let scratch = ScratchDirectory()
         let (_, partition) = try Self.partition(scratch)
