@@ -16,7 +16,7 @@ import OutpostWire
 public actor ServerHost {
     private let server: SimulatedServer
     /// The display name in the discovery document.
-    public let name: String
+    public nonisolated let name: String
     private var connections: [UInt64: (channel: any Channel, writer: NIOAsyncChannelOutboundWriter<WebSocketFrame>)] = [:]
     private var nextConnection: UInt64 = 0
     private var silentUntil: ContinuousClock.Instant?

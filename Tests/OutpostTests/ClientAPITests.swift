@@ -84,8 +84,7 @@ struct ClientAPITests {
         let client = try makeClient(directory.path)
         let recorder = await EventRecorder.recording(client)
         await client.start()
-        let homeID = try await client.addServer(home.address, signIn: await home.signIn())
-        try await recorder.wait("connected") { $0.state(of: homeID) == .connected }
+        let homeID = try await connect(home, to: client, recorder: recorder)
 
         await client.networkLost()
         await home.host.dropAllConnections()

@@ -15,9 +15,7 @@ struct EndToEndTests {
         let recorder = await EventRecorder.recording(client)
         await client.start()
 
-        let homeID = try await client.addServer(home.address, signIn: await home.signIn())
-        let workID = try await client.addServer(work.address, signIn: await work.signIn())
-        try await recorder.wait("both connected") { $0.state(of: homeID) == .connected && $0.state(of: workID) == .connected }
+        let (homeID, workID) = try await connect(home, work, to: client, recorder: recorder)
         #expect(await client.servers().map(\.name).sorted() == ["Home", "Work"])
         #expect(await client.server(homeID)?.gapGuarantee == .exact)
         #expect(await client.server(workID)?.gapGuarantee == GapGuarantee.none)
@@ -83,8 +81,7 @@ struct EndToEndTests {
         }
         let recorder = await EventRecorder.recording(client)
         await client.start()
-        let homeID = try await client.addServer(home.address, signIn: await home.signIn())
-        try await recorder.wait("connected") { $0.state(of: homeID) == .connected }
+        let homeID = try await connect(home, to: client, recorder: recorder)
 
         await home.kill()
         try await recorder.wait("the loss noticed") { $0.state(of: homeID) != .connected }
@@ -124,9 +121,7 @@ struct EndToEndTests {
         let client = try makeClient(directory.path, speed: 15)
         let recorder = await EventRecorder.recording(client)
         await client.start()
-        let homeID = try await client.addServer(home.address, signIn: await home.signIn())
-        let workID = try await client.addServer(work.address, signIn: await work.signIn())
-        try await recorder.wait("both connected") { $0.state(of: homeID) == .connected && $0.state(of: workID) == .connected }
+        let (homeID, workID) = try await connect(home, work, to: client, recorder: recorder)
 
         // No close, no error: only the missing PONG can tell.
         await home.host.blackhole(for: .seconds(600))
@@ -147,8 +142,7 @@ struct EndToEndTests {
         let client = try makeClient(directory.path)
         let recorder = await EventRecorder.recording(client)
         await client.start()
-        let homeID = try await client.addServer(home.address, signIn: await home.signIn())
-        try await recorder.wait("connected") { $0.state(of: homeID) == .connected }
+        let homeID = try await connect(home, to: client, recorder: recorder)
 
         await home.host.expireSessions(of: "me")
         try await recorder.wait("auth failed, and told") { events in
@@ -203,9 +197,7 @@ struct EndToEndTests {
         let client = try makeClient(directory.path)
         let recorder = await EventRecorder.recording(client)
         await client.start()
-        let homeID = try await client.addServer(home.address, signIn: await home.signIn())
-        let workID = try await client.addServer(work.address, signIn: await work.signIn())
-        try await recorder.wait("both connected") { $0.state(of: homeID) == .connected && $0.state(of: workID) == .connected }
+        let (homeID, workID) = try await connect(home, work, to: client, recorder: recorder)
 
         await client.didEnterBackground()
         // The OS kills the sockets of a backgrounded app.

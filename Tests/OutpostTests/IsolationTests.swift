@@ -71,9 +71,7 @@ struct IsolationTests {
         let client = try makeClient(directory.path)
         let recorder = await EventRecorder.recording(client)
         await client.start()
-        let floodingID = try await client.addServer(flooding.address, signIn: await flooding.signIn())
-        let quietID = try await client.addServer(quiet.address, signIn: await quiet.signIn())
-        try await recorder.wait("both connected") { $0.state(of: floodingID) == .connected && $0.state(of: quietID) == .connected }
+        let (floodingID, quietID) = try await connect(flooding, quiet, to: client, recorder: recorder)
 
         // The flood goes on until the quiet server has sent and received: if the client served
         // the flooding server first, this test would never get past the wait below.

@@ -179,3 +179,24 @@ final class Flag: Sendable {
     func set() { value.withLockedValue { $0 = true } }
     var isSet: Bool { value.withLockedValue { $0 } }
 }
+
+/// Adds each server to a started client; returns their ids once every one is connected.
+func connect(_ servers: [TestServer], to client: OutpostClient, recorder: EventRecorder) async throws -> [ServerID] {
+    var ids: [ServerID] = []
+    for server in servers { ids.append(try await client.addServer(server.address, signIn: await server.signIn())) }
+    let added = ids
+    try await recorder.wait("\(servers.map { $0.host.name }) connected") { events in
+        added.allSatisfy { events.state(of: $0) == .connected }
+    }
+    return ids
+}
+
+func connect(_ server: TestServer, to client: OutpostClient, recorder: EventRecorder) async throws -> ServerID {
+    try await connect([server], to: client, recorder: recorder)[0]
+}
+
+func connect(_ first: TestServer, _ second: TestServer, to client: OutpostClient,
+             recorder: EventRecorder) async throws -> (ServerID, ServerID) {
+    let ids = try await connect([first, second], to: client, recorder: recorder)
+    return (ids[0], ids[1])
+}

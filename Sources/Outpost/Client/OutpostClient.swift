@@ -24,8 +24,11 @@ import OutpostWire
 /// the sans-IO ``ServerSession`` that the simulator tests.
 public actor OutpostClient {
     public struct Configuration: Sendable {
+        /// How connections are opened (swift-nio by default; an Apple front end may plug in its own).
         public var transport: any WebSocketTransport = NIOWebSocketTransport()
+        /// How `/.well-known/sovereign.json` is fetched when a server is added.
         public var discovery: any DiscoveryClient = HTTPDiscoveryClient()
+        /// The source of time for every timer and timestamp (the real clock by default).
         public var clock: any RuntimeClock = SystemClock()
         /// Page sizes and how many sends may be in flight.
         public var session = ServerSession.Configuration()

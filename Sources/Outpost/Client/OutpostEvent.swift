@@ -32,7 +32,9 @@ public struct OutpostEvent: Hashable, Sendable, CustomStringConvertible {
         case storageFailed(String)
     }
 
+    /// The server the news is about.
     public let server: ServerID
+    /// What happened.
     public let kind: Kind
 
     public init(server: ServerID, kind: Kind) {
@@ -46,10 +48,14 @@ public struct OutpostEvent: Hashable, Sendable, CustomStringConvertible {
 /// One server as the front end lists it.
 public struct ServerInfo: Hashable, Sendable {
     public let id: ServerID
+    /// The canonical origin (`https://host[:port]`).
     public let origin: ServerOrigin
     /// From the discovery document.
     public let name: String
+    /// From the discovery document: `mls`, `passkey`, `idempotent-send`, `history`, `sequence` …
     public let capabilities: [String]
+    /// As RFC-0006 names them: Disconnected, Connecting, Authenticating, Connected,
+    /// AuthFailed, Disconnecting.
     public let connectionState: ConnectionState
     /// Whether gaps are detected (`history`/`sequence`) or only the pending push is relied on
     /// (a legacy server: nothing the client does can recover a message the server dropped).
@@ -81,11 +87,13 @@ public struct ConversationPage: Hashable, Sendable {
         case gap(GapRecord)
     }
 
+    /// Oldest first.
     public var items: [Item]
     /// Pass this as `before` to load the previous page; `nil` when this page starts the
     /// conversation.
     public var previousPageBefore: MessagePosition?
 
+    /// The page's messages without the gap markers.
     public var messages: [Message] {
         items.compactMap { if case .message(let message) = $0 { message } else { nil } }
     }

@@ -35,6 +35,7 @@ public struct HTTPDiscoveryClient: DiscoveryClient {
         self.group = group
     }
 
+    /// Where a server publishes its discovery document.
     public static let path = "/.well-known/sovereign.json"
 
     public func discover(_ origin: ServerOrigin) async throws(OutpostError) -> DiscoveryDocument {

@@ -28,6 +28,7 @@ public struct SystemClock: RuntimeClock {
 /// made: every protocol timer (30 s heartbeat, 10 s pong deadline, backoff) fires `speed`
 /// times sooner. For tests and demos against local servers; never for talking to real ones.
 public struct AcceleratedClock: RuntimeClock {
+    /// How many times faster than real time the clock runs.
     public let speed: Double
     private let origin: Timestamp
     private let start = ContinuousClock.now
