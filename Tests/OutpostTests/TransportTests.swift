@@ -38,6 +38,15 @@ struct TransportTests {
         #expect(error?.code == .connectionFailed)
     }
 
+    @Test func anHTTPAnswerInsteadOfAnUpgradeIsAProtocolViolation() async throws {
+        let server = try await NotFoundListener()
+        let error = await #expect(throws: OutpostError.self) {
+            _ = try await NIOWebSocketTransport().connect(to: "ws://127.0.0.1:\(server.port)/ws")
+        }
+        #expect(error?.code == .protocolViolation)
+        await server.close()
+    }
+
     @Test func framesRoundTripOverTheSubprotocol() async throws {
         let server = try await TestServer.start("Home")
         let connection = try await NIOWebSocketTransport().connect(to: "ws://127.0.0.1:\(server.port)/ws")

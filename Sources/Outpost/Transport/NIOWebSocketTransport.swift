@@ -62,8 +62,8 @@ public struct NIOWebSocketTransport: WebSocketTransport {
             switch try await upgrade.get() {
             case .websocket(let channel):
                 return NIOWebSocketConnection(channel: channel)
-            case .refused(let status):
-                throw OutpostError(.connectionFailed, "\(url): the server refused the WebSocket upgrade (HTTP \(status))")
+            case .refused:
+                throw OutpostError(.protocolViolation, "\(url): the server answered without upgrading to a WebSocket")
             }
         } catch let error as OutpostError {
             throw error
@@ -78,7 +78,7 @@ public struct NIOWebSocketTransport: WebSocketTransport {
 
     enum UpgradeResult: Sendable {
         case websocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>)
-        case refused(status: UInt)
+        case refused
     }
 
     private static func configureUpgrade(
@@ -109,7 +109,7 @@ public struct NIOWebSocketTransport: WebSocketTransport {
             upgradeRequestHead: HTTPRequestHead(version: .http1_1, method: .GET, uri: endpoint.pathAndQuery, headers: headers),
             upgraders: [upgrader],
             notUpgradingCompletionHandler: { channel in
-                channel.eventLoop.makeCompletedFuture { UpgradeResult.refused(status: 0) }
+                channel.eventLoop.makeCompletedFuture { UpgradeResult.refused }
             })
         return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
             configuration: .init(upgradeConfiguration: configuration))
