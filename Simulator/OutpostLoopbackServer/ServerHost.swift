@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import NIOHTTP1
 import NIOWebSocket
 import OutpostSimulation
 import OutpostStore
@@ -176,7 +177,7 @@ public actor ServerHost {
     // MARK: Controls
 
     /// The HTTP fault controls of `outpost-sim serve`: `/control/<action>?<query>`.
-    public func control(_ action: String, _ query: [String: String]) async -> (status: HTTPStatus, body: String) {
+    public func control(_ action: String, _ query: [String: String]) async -> (status: HTTPResponseStatus, body: String) {
         let seconds = Double(query["seconds"] ?? "30") ?? 30
         switch action {
         case "token":
@@ -215,10 +216,5 @@ public actor ServerHost {
         default:
             return (.notFound, "unknown control \(action)\n")
         }
-    }
-
-    /// The statuses ``control(_:_:)`` answers with.
-    public enum HTTPStatus: Sendable {
-        case ok, notFound
     }
 }

@@ -178,7 +178,7 @@ public final class WebSocketServer: Sendable {
                         : (.ok, await host.discoveryDocument(), "application/json")
                 } else if path.hasPrefix("/control/") {
                     let result = await host.control(String(path.dropFirst("/control/".count)), query)
-                    response = (result.status == .ok ? .ok : .notFound, result.body, "text/plain")
+                    response = (result.status, result.body, "text/plain")
                 } else {
                     response = (.notFound, "not found\n", "text/plain")
                 }

@@ -29,8 +29,6 @@ final class TestServer: @unchecked Sendable {
         return TestServer(host: host, listener: try await WebSocketServer.start(port: 0, serverHost: host))
     }
 
-    func kill() async { await listener.stop() }
-
     func restart() async throws {
         listener = try await WebSocketServer.start(port: port, serverHost: host)
     }
@@ -39,6 +37,7 @@ final class TestServer: @unchecked Sendable {
         ServerSignIn(sessionToken: await host.issueToken(for: "me"), userID: "me")
     }
 
+    /// Stops listening and drops every connection, as a killed server process would.
     func stop() async { await listener.stop() }
 }
 
@@ -130,8 +129,9 @@ extension Array where Element == OutpostEvent {
         return nil
     }
 
-    func sentCount(_ server: ServerID) -> Int {
-        filter { $0.server == server && { if case .outboxItemSent = $0 { true } else { false } }($0.kind) }.count
+    /// Whether `server` had an event of a kind that `matches`.
+    func has(_ server: ServerID, where matches: (OutpostEvent.Kind) -> Bool) -> Bool {
+        contains { $0.server == server && matches($0.kind) }
     }
 
     func storedIDs(_ server: ServerID) -> Set<String> {
