@@ -10,9 +10,11 @@ let package = Package(
     products: [
         // What a front end links: the runtime, with the store and sync core it drives.
         .library(name: "Outpost", targets: ["Outpost"]),
+        .library(name: "OutpostModel", targets: ["OutpostModel"]),
         .library(name: "OutpostStore", targets: ["OutpostStore"]),
         .library(name: "OutpostWire", targets: ["OutpostWire"]),
         .library(name: "OutpostSync", targets: ["OutpostSync"]),
+        .library(name: "OutpostClientCore", targets: ["OutpostClientCore"]),
         .library(name: "OutpostJSONSchema", targets: ["OutpostJSONSchema"]),
         .library(name: "OutpostSimulation", targets: ["OutpostSimulation"]),
         .executable(name: "outpost-sim", targets: ["outpost-sim"]),
@@ -51,6 +53,11 @@ let package = Package(
         // A small JSON Schema (draft 2020-12 subset) validator for the files in Schemas/json.
         .target(name: "OutpostJSONSchema"),
 
+        // The value types every layer above the bindings shares: ids, timestamps, messages,
+        // outbox items, cursors, gaps, snapshots and the writes a session asks for. Standard
+        // library and Foundation only, so the sync core builds without SQLCipher or libsodium.
+        .target(name: "OutpostModel"),
+
         // Layer 2: the Sovereign v1 wire types and codec.
         .target(
             name: "OutpostWire",
@@ -61,26 +68,36 @@ let package = Package(
         // Layer 3: encrypted per-server partitions, key hierarchy, credential vault, queues.
         .target(
             name: "OutpostStore",
-            dependencies: ["CSQLCipher", "CSodium", "OutpostSchemas", "OutpostWire"]
+            dependencies: ["CSQLCipher", "CSodium", "OutpostModel", "OutpostSchemas", "OutpostWire"]
         ),
 
-        // Layer 4: the sans-IO sync core, one session per server.
+        // Layer 4: the sans-IO sync core, one session per server. No store, no SQLCipher.
         .target(
             name: "OutpostSync",
-            dependencies: ["OutpostStore", "OutpostWire"]
+            dependencies: ["OutpostModel", "OutpostWire"]
         ),
 
-        // Layer 6: the deterministic simulator: engine, simulated servers, faults, checker.
+        // Layer 5: the deterministic client core: every server's session driven with its
+        // partition (one transaction per input, storage failures, connection identity), server
+        // lifecycle. The runtime, the simulator and the tests all run it.
+        .target(
+            name: "OutpostClientCore",
+            dependencies: ["OutpostStore", "OutpostSync", "OutpostWire"]
+        ),
+
+        // Layer 7: the deterministic simulator: engine, simulated servers, faults, checker.
         .target(
             name: "OutpostSimulation",
-            dependencies: ["OutpostSync", "OutpostStore", "OutpostWire", "OutpostJSONSchema", "OutpostSchemas"]
+            dependencies: ["OutpostClientCore", "OutpostSync", "OutpostStore", "OutpostWire", "OutpostJSONSchema", "OutpostSchemas"]
         ),
 
-        // Layer 5: the runtime front ends link: one actor owning every server, the swift-nio
-        // WebSocket transport (TLS, sovereign.v1), discovery, real clocks, async streams.
+        // Layer 6: the runtime front ends link: an actor over the client core, one actor per
+        // server, the swift-nio WebSocket transport (TLS, sovereign.v1), discovery, real
+        // clocks, async streams.
         .target(
             name: "Outpost",
             dependencies: [
+                "OutpostClientCore",
                 "OutpostStore",
                 "OutpostSync",
                 "OutpostWire",
@@ -156,16 +173,20 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(
+            name: "OutpostClientCoreTests",
+            dependencies: ["OutpostClientCore", "OutpostSimulation", "OutpostStore", "OutpostSync", "OutpostWire"]
+        ),
+        .testTarget(
             name: "OutpostStoreTests",
             dependencies: ["OutpostStore", "OutpostSchemas", "OutpostJSONSchema", "CSQLCipher"]
         ),
         .testTarget(
             name: "OutpostSyncTests",
-            dependencies: ["OutpostSync", "OutpostStore", "OutpostWire", "OutpostSimulation"]
+            dependencies: ["OutpostClientCore", "OutpostSync", "OutpostStore", "OutpostWire", "OutpostSimulation"]
         ),
         .testTarget(
             name: "OutpostSimulationTests",
-            dependencies: ["OutpostSimulation", "OutpostSync", "OutpostStore"]
+            dependencies: ["OutpostClientCore", "OutpostSimulation", "OutpostSync", "OutpostStore"]
         ),
         .testTarget(
             name: "OutpostJSONSchemaTests",

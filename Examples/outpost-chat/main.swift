@@ -81,6 +81,10 @@ actor Chat {
     func showServers() async {
         for (number, info) in await servers().enumerated() {
             let marker = info.id == server ? "*" : " "
+            if case .unavailable(let reason) = info.availability {
+                say("\(marker)[\(number + 1)] \(info.name) \(info.origin): unavailable (\(reason)); /remove \(number + 1) to remove it")
+                continue
+            }
             say("\(marker)[\(number + 1)] \(info.name) \(info.origin): \(info.connectionState), \(info.pendingOutboxCount) waiting to send")
         }
     }
@@ -122,13 +126,17 @@ actor Chat {
     }
 
     func handle(_ event: OutpostEvent) async throws {
+        guard let eventServer = event.server else {
+            // This terminal fell behind the events: show the conversation again.
+            return try await showNewMessages()
+        }
         switch event.kind {
         case .connectionStateChanged(let state):
-            say("[\(await serverNumber(event.server))] \(await name(event.server)): \(state)")
+            say("[\(await serverNumber(eventServer))] \(await name(eventServer)): \(state)")
         case .authFailed(let reason):
-            say("[\(await serverNumber(event.server))] sign-in expired (\(reason)): /token \(await serverNumber(event.server)) <new token>")
+            say("[\(await serverNumber(eventServer))] sign-in expired (\(reason)): /token \(await serverNumber(eventServer)) <new token>")
         case .messagesStored:
-            if event.server == server { try await showNewMessages() }
+            if eventServer == server { try await showNewMessages() }
         case .outboxItemSent(let clientMessageID, _):
             say("  ✓ sent \(clientMessageID.prefix(8))")
         case .outboxItemFailed(let clientMessageID, let failure):

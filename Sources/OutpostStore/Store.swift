@@ -1,7 +1,9 @@
 /// The encrypted data directory: one partition per server, the key hierarchy and the server list.
 ///
-/// Not `Sendable`: a store is used from one serial executor (the runtime's actor, or the
-/// simulator's loop). Every method that records a time takes it as an argument.
+/// Safe to use from several threads: each partition's work is serialised by that partition's
+/// own lock (one server's catch-up never waits for another server's send), and the server list,
+/// the pool and the caches by the store's lock, held only for bookkeeping. Every method that
+/// records a time takes it as an argument.
 ///
 /// ```swift
 /// let store = try Store.open(at: path, keyProvider: keyFile)
@@ -15,7 +17,7 @@
 /// directory key seal the server list, name the partition directories (keyed BLAKE2b) and wrap
 /// each database's own random key. SQLCipher receives the raw database key, so opening runs no
 /// PBKDF2, and every key is wiped from memory when released.
-public final class Store {
+public final class Store: @unchecked Sendable {
     /// Settings of an open store.
     public struct Options: Sendable {
         /// How many partitions may be open at once.
@@ -45,17 +47,35 @@ public final class Store {
 
     let layout: DirectoryLayout
     public let options: Options
-    private var directoryKey: SecretBytes
+    private let directoryKey: SecretBytes
     private let registryKey: SecretBytes
     private let namingKey: SecretBytes
     let wrappingKey: SecretBytes
+
+    /// Guards everything below it. Never held while waiting for a partition's own lock.
+    let lock = StoreLock()
     private var registry: ServerRegistry
     var pool: PartitionPool
     private var crashed: StoreError?
-    /// Called before every durable write; see ``StorageFaultInjector``.
-    public var faultInjector: StorageFaultInjector?
+    private var injector: StorageFaultInjector?
     /// The unified conversation list's per-server cache.
     var summaries = ConversationSummaryCache()
+    /// Content indexes of closed partitions, until they are opened again.
+    private var contentIndexes = ContentIndexCache(capacityInKeys: 1_000_000)
+    /// Transactions committed (or attempted) in partitions, for tests and benchmarks.
+    private var transactions = 0
+
+    /// Called before every durable write; see ``StorageFaultInjector``.
+    public var faultInjector: StorageFaultInjector? {
+        get { lock.withLock { injector } }
+        set { lock.withLock { injector = newValue } }
+    }
+
+    /// How many partition write transactions have begun since the store was opened.
+    public var transactionCount: Int { lock.withLock { transactions } }
+
+    /// Whether a simulated crash (``StorageFaultInjector``) has killed this store.
+    public var hasCrashed: Bool { lock.withLock { crashed?.code == .simulatedCrash } }
 
     // MARK: Opening
 
@@ -100,12 +120,17 @@ public final class Store {
         pool = PartitionPool(capacity: options.partitionPoolCapacity)
     }
 
-    deinit { pool.closeAll() }
+    deinit {
+        for slot in pool.removeAll() { slot.close() }
+    }
 
     /// Closes every open database. The store can no longer be used.
     public func close() {
-        pool.closeAll()
-        crashed = StoreError(.database, "the store is closed")
+        let slots = lock.withLock {
+            if crashed == nil { crashed = StoreError(.database, "the store is closed") }
+            return pool.removeAll()
+        }
+        for slot in slots { slot.close() }
     }
 
     /// The root of the data directory.
@@ -115,7 +140,7 @@ public final class Store {
 
     /// The servers in this data directory, sorted by origin.
     public func servers() -> [ServerRecord] {
-        registry.entries
+        lock.withLock { registry }.entries
             .filter { $0.state == .active }
             .map { ServerRecord(id: $0.id, origin: $0.origin, addedAt: $0.addedAt) }
             .sorted { $0.origin < $1.origin }
@@ -130,53 +155,78 @@ public final class Store {
 
     /// Creates the partition of a new server and returns its handle.
     public func addServer(_ origin: ServerOrigin, now: Timestamp) throws(StoreError) -> Partition {
-        try addServers([origin], now: now)[0]
+        try addServers([ServerSetup(origin: origin)], now: now)[0]
+    }
+
+    /// Creates the partition of a new server with its configuration and credentials, and
+    /// returns its handle. All or nothing: until the server is listed its partition holds
+    /// everything `setup` gives, and a failure or a crash at any step leaves no trace of it.
+    public func addServer(_ setup: ServerSetup, now: Timestamp) throws(StoreError) -> Partition {
+        try addServers([setup], now: now)[0]
     }
 
     /// Creates the partitions of several new servers, writing the server list twice in all
     /// (not twice per server), and returns their handles in the same order.
     public func addServers(_ origins: [ServerOrigin], now: Timestamp) throws(StoreError) -> [Partition] {
+        try addServers(origins.map { ServerSetup(origin: $0) }, now: now)
+    }
+
+    /// Creates the partitions of several new servers, each with what its setup gives, writing
+    /// the server list twice in all. All or nothing, as ``addServer(_:now:)-(ServerSetup,_)``.
+    public func addServers(_ setups: [ServerSetup], now: Timestamp) throws(StoreError) -> [Partition] {
         try checkAlive()
+        let origins = setups.map(\.origin)
         let ids = origins.map(serverID(for:))
         guard Set(ids).count == ids.count else { throw .invalidServerURL("\(origins)", "the same server twice") }
         for (id, origin) in zip(ids, origins) {
-            if let existing = registry.entry(id) {
-                guard existing.state == .removing else { throw .serverAlreadyAdded(origin) }
+            if let existing = lock.withLock({ registry.entry(id) }) {
+                // A removal, or a failed addition whose rollback failed too: finish it first.
+                guard existing.state != .active else { throw .serverAlreadyAdded(origin) }
                 try finishRemoval(id)
             }
         }
         // 1. Record the intent, so a crash before step 3 is rolled back on the next open.
         let entries = zip(ids, origins).map { ServerRegistry.Entry(id: $0, origin: $1, state: .adding, addedAt: now) }
         try saveRegistry { registry in entries.forEach { registry.upsert($0) } }
-        // 2. Each partition: directory, wrapped keys, both databases.
-        for id in ids {
-            try FileSystem.createDirectory(layout.partition(id))
-            try willWrite(.partitionKeys(id))
-            let keys = PartitionKeys.generate(for: id, wrappingKey: wrappingKey)
-            try keys.write(to: layout.keys(id))
-            try willWrite(.transaction(id, operation: "createDatabases"))
-            for file in DatabaseFile.allCases {
-                let key = try keys.unwrap(file, for: id, wrappingKey: wrappingKey, path: layout.keys(id))
-                let database = try OpenPartition.openDatabase(
-                    path: layout.database(id, file), key: key, kind: file.schemaKind, create: true,
-                    durability: options.durability.database, keying: options.keying)
-                database.close()
+        do {
+            // 2. Each partition: directory, wrapped keys, both databases, the setup inside.
+            for (id, setup) in zip(ids, setups) {
+                try FileSystem.createDirectory(layout.partition(id))
+                try willWrite(.partitionKeys(id))
+                let keys = PartitionKeys.generate(for: id, wrappingKey: wrappingKey)
+                try keys.write(to: layout.keys(id))
+                try willWrite(.transaction(id, operation: "createDatabases"))
+                for file in DatabaseFile.allCases {
+                    let key = try keys.unwrap(file, for: id, wrappingKey: wrappingKey, path: layout.keys(id))
+                    let database = try OpenPartition.openDatabase(
+                        path: layout.database(id, file), key: key, kind: file.schemaKind, create: true,
+                        durability: options.durability.database, keying: options.keying)
+                    defer { database.close() }
+                    if file == .messages { try Partition.writeSetup(setup, into: database, now: now) }
+                }
             }
-        }
-        // 3. Publish them.
-        try saveRegistry { registry in
-            for var entry in entries {
-                entry.state = .active
-                registry.upsert(entry)
+            // 3. Publish them.
+            try saveRegistry { registry in
+                for var entry in entries {
+                    entry.state = .active
+                    registry.upsert(entry)
+                }
             }
+        } catch where error.code != .simulatedCrash {
+            // A failed addition (not a killed process) is rolled back now, not at the next open.
+            for id in ids { try? finishRemoval(id) }
+            throw error
         }
         return zip(ids, origins).map { Partition(store: self, id: $0, origin: $1) }
     }
 
     /// The handle of server `id`. Credentials and data of a server are reachable only through it.
     public func partition(for id: ServerID) throws(StoreError) -> Partition {
-        try checkAlive()
-        guard let entry = registry.entry(id), entry.state == .active else { throw .serverNotFound(id) }
+        let entry = try lock.withLock { () throws(StoreError) in
+            try checkAliveLocked()
+            return registry.entry(id)
+        }
+        guard let entry, entry.state == .active else { throw .serverNotFound(id) }
         return Partition(store: self, id: id, origin: entry.origin)
     }
 
@@ -187,7 +237,7 @@ public final class Store {
     /// and an interrupted removal is completed on the next ``open(at:keyProvider:options:)``.
     public func removeServer(_ id: ServerID) throws(StoreError) {
         try checkAlive()
-        guard var entry = registry.entry(id), entry.state != .removing else { throw .serverNotFound(id) }
+        guard var entry = lock.withLock({ registry.entry(id) }), entry.state != .removing else { throw .serverNotFound(id) }
         try willWrite(.removal(id, .markRemoving))
         entry.state = .removing
         try saveRegistry(write: .removal(id, .markRemoving)) { $0.upsert(entry) }
@@ -204,62 +254,103 @@ public final class Store {
     }
 
     /// How many partitions are open now.
-    public var openPartitionCount: Int { pool.openCount }
+    public var openPartitionCount: Int { lock.withLock { pool.openCount } }
 
     /// The most partitions that were ever open at once.
-    public var peakOpenPartitionCount: Int { pool.peakOpenCount }
+    public var peakOpenPartitionCount: Int { lock.withLock { pool.peakOpenCount } }
 
     // MARK: Internals
 
     func checkAlive() throws(StoreError) {
+        try lock.withLock { () throws(StoreError) in try checkAliveLocked() }
+    }
+
+    private func checkAliveLocked() throws(StoreError) {
         if let crashed { throw crashed }
     }
 
     /// Consults the fault injector; after a simulated crash every call fails.
     func willWrite(_ write: StorageWrite) throws(StoreError) {
-        try checkAlive()
-        if let faultInjector, faultInjector.shouldCrash(write) {
-            let error = StoreError.simulatedCrash(write)
-            crashed = error
-            pool.closeAll()
-            throw error
+        let outcome: (error: StoreError, closing: [PartitionSlot])? = try lock.withLock { () throws(StoreError) in
+            try checkAliveLocked()
+            if case .transaction = write { transactions += 1 }
+            guard let decision = injector?.decide(write) else { return nil }
+            switch decision {
+            case .crash:
+                let error = StoreError.simulatedCrash(write)
+                crashed = error
+                return (error, pool.removeAll())
+            case .fail(let error):
+                return (error, [])
+            }
         }
+        guard let outcome else { return }
+        for slot in outcome.closing { slot.close() }
+        throw outcome.error
     }
 
     private func saveRegistry(write: StorageWrite = .registry, _ change: (inout ServerRegistry) -> Void) throws(StoreError) {
         if case .registry = write { try willWrite(.registry) }
-        var updated = registry
-        change(&updated)
-        try updated.write(to: layout.registry, key: registryKey)
-        registry = updated
+        try lock.withLock { () throws(StoreError) in
+            var updated = registry
+            change(&updated)
+            try updated.write(to: layout.registry, key: registryKey)
+            registry = updated
+        }
     }
 
-    /// The open databases of `id`, opening them if needed.
-    func openPartition(_ id: ServerID) throws(StoreError) -> OpenPartition {
-        try checkAlive()
-        guard let entry = registry.entry(id), entry.state == .active else { throw .serverNotFound(id) }
-        return try pool.checkout(id) { () throws(StoreError) in
-            let keysPath = layout.keys(id)
-            let keys = try PartitionKeys.read(from: keysPath)
-            let messagesKey = try keys.unwrap(.messages, for: id, wrappingKey: wrappingKey, path: keysPath)
-            let messages = try OpenPartition.openDatabase(
-                path: layout.database(id, .messages), key: messagesKey, kind: .messages, create: false,
-                durability: options.durability.database, keying: options.keying)
-            let partition = OpenPartition(id: id, messages: messages) { [layout, wrappingKey, options] () throws(StoreError) in
-                let mlsKey = try keys.unwrap(.mlsState, for: id, wrappingKey: wrappingKey, path: keysPath)
-                return try OpenPartition.openDatabase(
-                    path: layout.database(id, .mlsState), key: mlsKey, kind: .mls, create: false,
-                    durability: options.durability.database, keying: options.keying)
-            }
-            partition.ownUserID = try Partition.readMetadata(ServerMetadataKey.userID, in: messages).map { String(decoding: $0, as: UTF8.self) }
-            return partition
+    /// Runs `body` with the open databases of `id`, opening them if needed, while no other
+    /// thread uses them. Calls nest on one thread (a transaction around other operations).
+    func withOpenPartition<T>(_ id: ServerID, _ body: (OpenPartition) throws(StoreError) -> T) throws(StoreError) -> T {
+        let (slot, evicted) = try lock.withLock { () throws(StoreError) in
+            try checkAliveLocked()
+            guard let entry = registry.entry(id), entry.state == .active else { throw StoreError.serverNotFound(id) }
+            return pool.lease(id)
         }
+        if let evicted, let index = evicted.close() {
+            lock.withLock { contentIndexes.keep(index, for: evicted.id) }
+        }
+        defer { lock.withLock { pool.release(slot) } }
+        return try slot.withDatabases(opener: { () throws(StoreError) in try openDatabases(id) }, body)
+    }
+
+    /// Closes every open partition (they reopen on next use), as eviction would.
+    func closeAllPartitions() {
+        for slot in lock.withLock({ pool.removeAll() }) {
+            if let index = slot.close() { lock.withLock { contentIndexes.keep(index, for: slot.id) } }
+        }
+    }
+
+    /// The content index `id` had when the pool last closed it, if the store still keeps it.
+    func takeCachedContentIndex(_ id: ServerID) -> InboundContentIndex? {
+        lock.withLock { contentIndexes.take(id) }
+    }
+
+    private func openDatabases(_ id: ServerID) throws(StoreError) -> OpenPartition {
+        let keysPath = layout.keys(id)
+        let keys = try PartitionKeys.read(from: keysPath)
+        let messagesKey = try keys.unwrap(.messages, for: id, wrappingKey: wrappingKey, path: keysPath)
+        let messages = try OpenPartition.openDatabase(
+            path: layout.database(id, .messages), key: messagesKey, kind: .messages, create: false,
+            durability: options.durability.database, keying: options.keying)
+        let partition = OpenPartition(id: id, messages: messages) { [layout, wrappingKey, options] () throws(StoreError) in
+            let mlsKey = try keys.unwrap(.mlsState, for: id, wrappingKey: wrappingKey, path: keysPath)
+            return try OpenPartition.openDatabase(
+                path: layout.database(id, .mlsState), key: mlsKey, kind: .mls, create: false,
+                durability: options.durability.database, keying: options.keying)
+        }
+        partition.ownUserID = try Partition.readMetadata(ServerMetadataKey.userID, in: messages).map { String(decoding: $0, as: UTF8.self) }
+        return partition
     }
 
     /// Steps after ``RemovalStep/markRemoving``; each is idempotent so it can be re-run.
     private func finishRemoval(_ id: ServerID) throws(StoreError) {
-        pool.close(id)
-        summaries.drop(id)
+        let slot = lock.withLock {
+            summaries.drop(id)
+            _ = contentIndexes.take(id)
+            return pool.remove(id)
+        }
+        slot?.close()
         let directory = layout.partition(id)
         try willWrite(.removal(id, .destroyKeys))
         try FileSystem.removeFile(layout.keys(id))
@@ -277,11 +368,31 @@ public final class Store {
 
     /// Completes removals and rolls back additions that a dead process left half done.
     private func recoverInterruptedChanges() throws(StoreError) {
-        for entry in registry.entries where entry.state != .active {
+        for entry in lock.withLock({ registry }).entries where entry.state != .active {
             // Both end the same way: the partition's files go and the entry is dropped. An
             // unfinished addition never returned to its caller, so it holds no user data.
             try finishRemoval(entry.id)
         }
+    }
+}
+
+/// What a new server's partition starts with (``Store/addServer(_:now:)-(ServerSetup,_)``).
+public struct ServerSetup: Hashable, Sendable {
+    public var origin: ServerOrigin
+    /// The server's configuration from discovery.
+    public var config: ServerConfig?
+    public var sessionToken: String?
+    /// The user's id on the server, when known.
+    public var ownUserID: String?
+    public var passkeyCredentialID: [UInt8]?
+
+    public init(origin: ServerOrigin, config: ServerConfig? = nil, sessionToken: String? = nil, ownUserID: String? = nil,
+                passkeyCredentialID: [UInt8]? = nil) {
+        self.origin = origin
+        self.config = config
+        self.sessionToken = sessionToken
+        self.ownUserID = ownUserID
+        self.passkeyCredentialID = passkeyCredentialID
     }
 }
 

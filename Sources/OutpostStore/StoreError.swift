@@ -14,6 +14,7 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
             case corruptFile = "corrupt file"
             case schemaTooNew = "schema newer than this code"
             case diskFull = "disk full"
+            case busy = "database busy"
             case serverNotFound = "server not found"
             case serverAlreadyAdded = "server already added"
             case invalidServerURL = "invalid server URL"
@@ -34,6 +35,8 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let corruptFile = Code(base: .corruptFile)
         public static let schemaTooNew = Code(base: .schemaTooNew)
         public static let diskFull = Code(base: .diskFull)
+        /// Another connection held the database's lock for longer than the busy timeout.
+        public static let busy = Code(base: .busy)
         public static let serverNotFound = Code(base: .serverNotFound)
         public static let serverAlreadyAdded = Code(base: .serverAlreadyAdded)
         public static let invalidServerURL = Code(base: .invalidServerURL)
@@ -107,6 +110,17 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     }
     static func simulatedCrash(_ write: StorageWrite) -> StoreError {
         StoreError(.simulatedCrash, "process killed before write \(write)")
+    }
+
+    /// A write failure as a simulation injects it (``StorageFaultInjector/fail(atWrite:count:with:)``):
+    /// ``Code/diskFull``, ``Code/busy`` or ``Code/io``, with the SQLite result code a real one
+    /// would carry.
+    public static func simulatedFailure(_ code: Code) -> StoreError {
+        switch code {
+        case .diskFull: StoreError(.diskFull, "simulated: the disk is full", sqliteResultCode: 13)
+        case .busy: StoreError(.busy, "simulated: the database is locked", sqliteResultCode: 5)
+        default: StoreError(.io, "simulated: disk I/O error", sqliteResultCode: 10)
+        }
     }
 }
 

@@ -25,6 +25,17 @@ struct ConversationSummaryCache {
 }
 
 extension Store {
+    /// A write that may change `id`'s conversations: its cached summaries go.
+    func conversationsChanged(_ id: ServerID) {
+        lock.withLock { summaries.drop(id) }
+    }
+
+    /// Keeps `id`'s top summaries. Called with the partition's lock held, so that no write
+    /// comes between reading them and keeping them.
+    func cacheSummaries(_ id: ServerID, depth: Int, _ list: [ConversationSummary]) {
+        lock.withLock { summaries.store(id, depth: depth, list) }
+    }
+
     /// The unified conversation list: every server's conversations in one list, most recent
     /// activity first, each tagged with its server.
     ///
@@ -42,11 +53,10 @@ extension Store {
         top.reserveCapacity(limit + 1)
         for server in servers() where filter?.contains(server.id) ?? true {
             let summaries: [ConversationSummary]
-            if let cached = self.summaries.summaries(server.id, depth: limit) {
+            if let cached = lock.withLock({ self.summaries.summaries(server.id, depth: limit) }) {
                 summaries = cached
             } else {
-                summaries = try Partition(store: self, id: server.id, origin: server.origin).conversations(limit: limit)
-                self.summaries.store(server.id, depth: limit, summaries)
+                summaries = try Partition(store: self, id: server.id, origin: server.origin).conversationsForCache(limit: limit)
             }
             for summary in summaries.prefix(limit) {
                 if top.count == limit, let worst = top.last {

@@ -1,5 +1,6 @@
 import Foundation
-import OutpostSimulation
+@_spi(Simulation) import OutpostClientCore
+@_spi(Simulation) import OutpostSimulation
 import OutpostSync
 import Testing
 

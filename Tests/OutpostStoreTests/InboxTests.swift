@@ -123,11 +123,20 @@ struct InboxTests {
         #expect(summaries[0].lastActivity == MessagePosition(timestamp: .seconds(40), messageID: "mine"))
 
         try partition.markRead("A", upTo: MessagePosition(timestamp: .seconds(10), messageID: "a1"), now: t0)
-        #expect(try partition.conversation("A")?.unreadCount == 1)
-        // An older message arriving late (after the read marker) still counts; one before it does not.
+        #expect(try partition.conversation("A")?.unreadCount == 1, "a2, after the marker")
+        // Unread counts arrivals: messages that arrive after the read marker was set are unread
+        // wherever their server stamped them, behind the marker too (a clock stepped back).
         _ = try partition.storeInbound([message("a0", conversation: "A", sender: "alice", at: 5),
                                         message("a15", conversation: "A", sender: "alice", at: 15)], now: t0)
-        #expect(try partition.conversation("A")?.unreadCount == 2)
+        #expect(try partition.conversation("A")?.unreadCount == 3)
+        // A marker that does not move changes nothing.
+        try partition.markRead("A", upTo: MessagePosition(timestamp: .seconds(10), messageID: "a1"), now: t0)
+        #expect(try partition.conversation("A")?.unreadCount == 3)
+        // Moved past a2, it leaves unread only what sits after it.
+        try partition.markRead("A", upTo: MessagePosition(timestamp: .seconds(30), messageID: "a2"), now: t0)
+        #expect(try partition.conversation("A")?.unreadCount == 0)
+        _ = try partition.storeInbound([message("a3", conversation: "A", sender: "alice", at: 1)], now: t0)
+        #expect(try partition.conversation("A")?.unreadCount == 1)
         try partition.markRead("A", now: t0)
         #expect(try partition.conversation("A")?.unreadCount == 0)
         summaries = try partition.conversations()
@@ -204,7 +213,7 @@ struct InboxTests {
         try partition.setSyncCursor(cursor)
         let gap = try partition.recordGap(after: cursor, before: SyncCursor(position: MessagePosition(timestamp: .seconds(9), messageID: "m9"), sequence: 9), now: t0)
         try partition.updateGapProgress(gap.id, filledUpTo: SyncCursor(position: MessagePosition(timestamp: .seconds(7), messageID: "m7"), sequence: 7), now: t0)
-        store.pool.closeAll()
+        store.closeAllPartitions()
         #expect(try partition.syncCursor() == cursor)
         let open = try partition.openGaps()
         #expect(open.count == 1)

@@ -11,7 +11,7 @@ struct KeyManagementTests {
         let store = try Store.open(at: scratch.dataDirectory, keyProvider: oldKey)
         let partition = try store.addServer(origin("family.example"), now: t0)
         _ = try partition.storeInbound([message("m1", at: 1)], now: t0)
-        store.pool.closeAll()
+        store.closeAllPartitions()
         let databasesBefore = snapshotFiles(scratch.dataDirectory).filter { $0.key.hasPrefix("servers/") }
 
         try store.rotateMasterKey(to: newKey)

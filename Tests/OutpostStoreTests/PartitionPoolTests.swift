@@ -40,9 +40,9 @@ struct PartitionPoolTests {
         _ = try b.outbox()
         _ = try a.outbox()  // a is now more recent than b
         _ = try c.outbox()  // evicts b
-        #expect(store.pool.ifOpen(a.id) != nil)
-        #expect(store.pool.ifOpen(b.id) == nil)
-        #expect(store.pool.ifOpen(c.id) != nil)
+        #expect(store.pool.slot(a.id)?.openPartition != nil)
+        #expect(store.pool.slot(b.id)?.openPartition == nil)
+        #expect(store.pool.slot(c.id)?.openPartition != nil)
         #expect(try b.outbox().isEmpty)  // reopened lazily
     }
 }

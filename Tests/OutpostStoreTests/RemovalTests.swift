@@ -25,7 +25,7 @@ struct RemovalTests {
         let (store, partitions) = try Self.populated(scratch, key: key)
         let victim = partitions[1]
         // Close everything so the other partitions' files are at rest, then snapshot them.
-        store.pool.closeAll()
+        store.closeAllPartitions()
         let before = snapshotFiles(scratch.dataDirectory).filter { !$0.key.contains(victim.id.hex) && $0.key.hasPrefix("servers/") }
         #expect(FileSystem.fileExists(store.layout.database(victim.id, .messages) + "-wal") == false)
 
@@ -47,7 +47,7 @@ struct RemovalTests {
     /// Leaves the companion files a killed process leaves behind (a closed connection deletes
     /// its `-wal` and `-shm`), so that removal must delete them too.
     static func leaveKilledProcessFiles(_ store: Store, _ id: ServerID) throws {
-        store.pool.closeAll()
+        store.closeAllPartitions()
         for file in DatabaseFile.allCases {
             for suffix in DatabaseFile.sidecarSuffixes {
                 try FileSystem.writeAtomically(Array(repeating: 0xAB, count: 4096), to: store.layout.database(id, file) + suffix)

@@ -42,7 +42,7 @@ struct SchemaSourceOfTruthTests {
         let scratch = ScratchDirectory()
         let store = try Store.open(at: scratch.dataDirectory, keyProvider: InMemoryKeyProvider())
         let partition = try store.addServer(origin("family.example"), now: t0)
-        let database = try store.openPartition(partition.id).messages
+        let database = try store.withOpenPartition(partition.id) { $0.messages }
         let tables = try database.statement(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
         ).rows { $0.text(0) }

@@ -94,7 +94,7 @@ struct TypedErrorTests {
         let partition = try store.addServer(origin("family.example"), now: t0)
         try partition.enqueue(conversationID: "c", messageType: "text", payload: [1], clientMessageID: "kept", now: t0)
         // Cap the database at its current size: the next page it needs is "disk full".
-        let database = try store.openPartition(partition.id).messages
+        let database = try store.withOpenPartition(partition.id) { $0.messages }
         let pages = try database.integer("PRAGMA page_count")
         try database.execute("PRAGMA max_page_count = \(pages)")
         #expect {

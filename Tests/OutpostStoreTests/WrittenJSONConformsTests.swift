@@ -33,7 +33,7 @@ struct WrittenJSONConformsTests {
         #expect(try Self.violations("server-registry", plaintext.withUnsafeBytes { Array($0) }).isEmpty)
 
         // The server configuration lives inside the encrypted partition, as JSON.
-        let config = try store.openPartition(partition.id).messages
+        let config = try store.withOpenPartition(partition.id) { $0.messages }
             .statement("SELECT value FROM credentials WHERE name = 'server_config'").firstRow { $0.blob(0) }
         #expect(try Self.violations("server-config", #require(config)).isEmpty)
     }

@@ -231,7 +231,7 @@ struct ConnectionStateMachineTests {
     }
 
     @Test(arguments: 0..<200)
-    func backoffDelaysStayWithinTheirBoundsAndResetAfterAuthentication(seed: Int) {
+    func backoffDelaysStayWithinTheirBoundsAndResetOnceAConnectionProvesItself(seed: Int) {
         var harness = Harness()
         harness.random = SplitMix64(seed: UInt64(seed) &* 0x9E37_79B9)
         let bases: [Int64] = [1, 2, 4, 8, 16, 30, 30, 30]
@@ -244,9 +244,32 @@ struct ConnectionStateMachineTests {
             harness.now = harness.machine.reconnectScheduledAt!.adding(microseconds: -1_000)
             _ = harness.apply(.timer(.reconnect))
         }
+        // A login the server ends at once does not start the backoff over: it keeps escalating
+        // (a sixth device's 4003, a frame that kills every connection …), so failing logins are
+        // damped instead of repeated every second.
         _ = harness.apply(.opened)
         _ = harness.apply(.authOK)
+        var closedAt = harness.now.adding(microseconds: 1_000)
+        _ = harness.apply(.closed4003)
+        var delay = harness.machine.reconnectScheduledAt!.microseconds - closedAt.microseconds
+        #expect(delay >= 15_000_000 && delay <= 30_000_000, "still at the cap: \(delay) µs")
+        // A connection that answers a heartbeat has proved itself: the backoff starts over.
+        harness.now = harness.machine.reconnectScheduledAt!.adding(microseconds: -1_000)
+        for step: Event in [.timer(.reconnect), .opened, .authOK, .timer(.heartbeat), .pong] { _ = harness.apply(step) }
         #expect(harness.machine.backoffAttempt == 0)
+        closedAt = harness.now.adding(microseconds: 1_000)
+        _ = harness.apply(.closed)
+        delay = harness.machine.reconnectScheduledAt!.microseconds - closedAt.microseconds
+        #expect(delay >= 500_000 && delay <= 1_000_000)
+    }
+
+    @Test func aConnectionThatLastsStartsTheBackoffOverWhenItEnds() {
+        var harness = Harness()
+        for step: Event in [.connect, .closed, .timer(.reconnect), .closed, .timer(.reconnect), .opened, .authOK] {
+            _ = harness.apply(step)
+        }
+        #expect(harness.machine.backoffAttempt == 2)
+        harness.now = harness.now.adding(microseconds: 31_000_000)  // longer than `stableConnection`, no heartbeat yet
         let closedAt = harness.now.adding(microseconds: 1_000)
         _ = harness.apply(.closed)
         let delay = harness.machine.reconnectScheduledAt!.microseconds - closedAt.microseconds

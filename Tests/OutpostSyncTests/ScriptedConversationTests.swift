@@ -1,3 +1,4 @@
+@testable import OutpostClientCore
 import OutpostSimulation
 import OutpostStore
 import OutpostWire
@@ -82,7 +83,7 @@ struct ScriptedConversationTests {
         harness.server.acknowledgeEverything(for: "me")
         harness.connect()
         // Three pages right away; the rest of the backlog becomes a persisted gap.
-        #expect(harness.notifications.contains { if case .gapOpened = $0 { true } else { false } })
+        #expect(harness.events.contains { if case .gapOpened = $0 { true } else { false } })
         #expect(try harness.partition.openGaps().count == 1)
         #expect(try harness.partition.syncCursor().sequence == 150)
         #expect(harness.storedMessageIDs.count == 150)
@@ -92,7 +93,7 @@ struct ScriptedConversationTests {
         #expect(harness.session.isCaughtUp)
         #expect(try harness.partition.syncCursor().sequence == 1_234)
         #expect(harness.storedMessageIDs == harness.serverMessageIDs())
-        let requests = harness.effectsLog.filter {
+        let requests = harness.outputsLog.filter {
             guard case .send(_, let bytes) = $0, let envelope = try? WireCodec.decodeClientEnvelope(bytes) else { return false }
             if case .historyRequest = envelope.frame { return true }
             return false
@@ -175,16 +176,14 @@ struct ScriptedConversationTests {
         harness.route(harness.server.expireSessions(of: "me"))
         harness.advance(by: 2_000_000)
         #expect(harness.session.connectionState == .authFailed)
-        #expect(harness.notifications.contains { if case .authFailed = $0 { true } else { false } })
-        let attemptsBefore = harness.effectsLog.filter { if case .openTransport = $0 { true } else { false } }.count
+        #expect(harness.events.contains { if case .authFailed = $0 { true } else { false } })
+        let attemptsBefore = harness.connectionAttempts
         harness.advance(by: 600_000_000)
-        let attemptsAfter = harness.effectsLog.filter { if case .openTransport = $0 { true } else { false } }.count
-        #expect(attemptsAfter == attemptsBefore, "no retry loop")
+        #expect(harness.connectionAttempts == attemptsBefore, "no retry loop")
         #expect(try harness.partition.pendingOutbox().count == 5)
 
         let token = harness.server.issueToken(for: "me", now: harness.now, random: &harness.random)
-        try harness.partition.setSessionToken(token, now: harness.now)
-        harness.handle(.sessionTokenUpdated(token))
+        harness.perform(harness.core.updateSessionToken(token, now: harness.now).outputs)
         harness.pump()
         harness.advance(by: 1_000_000)
         #expect(harness.session.connectionState == .connected)
@@ -197,10 +196,7 @@ struct ScriptedConversationTests {
         // This server accepts smaller messages than the protocol allows: it answers 3003.
         harness.server.setMaxPayloadBytes(1_000)
         try harness.enqueue("first")
-        let poison = try harness.partition.enqueue(conversationID: SessionHarness.conversation, messageType: "file",
-                                                   payload: Array(repeating: 0x42, count: 2_000), clientMessageID: "cm-poison",
-                                                   now: harness.now)
-        harness.handle(.enqueued(poison))
+        try harness.enqueue("poison", payload: Array(repeating: 0x42, count: 2_000))
         try harness.enqueue("third")
         harness.connect()
         harness.advance(by: 1_000_000)
@@ -211,8 +207,7 @@ struct ScriptedConversationTests {
         #expect(harness.server.messages.map(\.payload.count) == [5, 5], "first and third only")
         // The user retries it after the server raised its limit: it goes through.
         harness.server.setMaxPayloadBytes(65_000)
-        try harness.partition.retry("cm-poison", now: harness.now)
-        harness.handle(.outboxItemUpdated(try harness.partition.outboxItem("cm-poison")!))
+        harness.perform(harness.core.retry("cm-poison", now: harness.now).outputs)
         harness.pump()
         #expect(try harness.partition.outboxItem("cm-poison")?.state == .sent)
     }
@@ -222,12 +217,9 @@ struct ScriptedConversationTests {
         harness.connect()
         harness.server.setRateLimit(perSecond: 1, burst: 1)
         for index in 0..<4 {
-            let item = try harness.partition.enqueue(conversationID: "c\(index)", messageType: "text", payload: [UInt8(index)],
-                                                     clientMessageID: "rl-\(index)", now: harness.now)
             harness.server.createConversation("c\(index)", title: "", members: ["me", "alice"])
-            harness.handle(.enqueued(item))
+            try harness.enqueue("rl-\(index)", conversation: "c\(index)", payload: [UInt8(index)])
         }
-        harness.pump()
         #expect(try harness.partition.outbox(states: [.sent]).count < 4)
         harness.advance(by: 10_000_000)
         #expect(try harness.partition.outbox().allSatisfy { $0.state == .sent })
@@ -236,14 +228,12 @@ struct ScriptedConversationTests {
 
     @Test func expiredItemsAreNeverSent() throws {
         let harness = try SessionHarness(behaviour: .extended)
-        let item = try harness.partition.enqueue(conversationID: SessionHarness.conversation, messageType: "text", payload: [1],
-                                                 clientMessageID: "stale", now: harness.now, lifespanSeconds: 60)
-        harness.handle(.enqueued(item))
+        try harness.enqueue("stale", payload: [1], lifespan: 60_000_000)
         harness.now = harness.now.adding(microseconds: 61_000_000)
         harness.connect()
-        #expect(try harness.partition.outboxItem("stale")?.state == .expired)
+        #expect(try harness.partition.outboxItem("cm-stale")?.state == .expired)
         #expect(harness.server.messages.isEmpty)
-        #expect(harness.notifications.contains(.outboxItemExpired(clientMessageID: "stale")))
+        #expect(harness.events.contains(.outboxItemExpired(clientMessageID: "cm-stale")))
     }
 
     @Test func groupAndMLSFramesLandInThePartition() throws {
@@ -274,18 +264,15 @@ struct ScriptedConversationTests {
     @Test func inboundIsStoredBeforeItIsAcknowledged() throws {
         let harness = try SessionHarness(behaviour: .extended)
         harness.connect()
-        harness.effectsLog.removeAll()
-        harness.peerPosts(1)
-        let order = harness.effectsLog.compactMap { effect -> String? in
-            switch effect {
-            case .persist(.storeInbound): return "store"
-            case .send(_, let bytes):
-                if let envelope = try? WireCodec.decodeClientEnvelope(bytes), case .messageAck = envelope.frame { return "ack" }
-                return nil
-            default: return nil
-            }
+        var acknowledged: [(messageID: String, storedAlready: Bool)] = []
+        let partition = harness.partition
+        harness.onSend = { envelope in
+            guard case .messageAck(let ack) = envelope.frame else { return }
+            acknowledged.append((ack.messageID, (try? partition.message(ack.messageID)) != nil))
         }
-        #expect(order == ["store", "ack"])
+        harness.peerPosts(3)
+        #expect(acknowledged.count == 3)
+        #expect(acknowledged.allSatisfy { $0.storedAlready }, "every ACK leaves after its message is committed")
     }
 }
 

@@ -1,105 +1,125 @@
 import Foundation
+@testable import OutpostClientCore
 import OutpostSimulation
 import OutpostStore
 import OutpostWire
 @testable import OutpostSync
 
-/// One client session, its real encrypted partition, and a simulated server, wired together in
-/// memory with no latency. Frames are delivered in order by ``pump()``; timers fire only when
-/// the test moves time with ``advance(by:)``. Tests can drop, hold or inspect frames.
+/// One server's client core (its session and its real encrypted partition) and a simulated
+/// server, wired together in memory with no latency. Frames are delivered in order by
+/// ``pump()``; timers fire only when the test moves time with ``advance(by:)``. Tests can drop,
+/// hold or inspect frames.
+///
+/// It drives the same ``ServerCore`` the runtime and the simulator run: the only effect
+/// interpreter there is.
 final class SessionHarness {
     let scratch: String
-    var store: Store
-    var partition: Partition
-    var session: ServerSession
+    var client: ClientCore
+    var core: ServerCore
     let server: SimulatedServer
-    let capabilities: ServerCapabilities
     var now = Timestamp.seconds(1_800_000_000)
-    var timers: [SessionTimer: Timestamp] = [:]
-    var toServer: [(ConnectionID, [UInt8])] = []
-    var toClient: [(ConnectionID, [UInt8])] = []
-    var openConnection: ConnectionID?
-    var notifications: [SessionNotification] = []
-    var effectsLog: [SessionEffect] = []
+    var timers: [ServerTimer.Kind: (timer: ServerTimer, at: Timestamp)] = [:]
+    var toServer: [(ConnectionHandle, [UInt8])] = []
+    var toClient: [(ConnectionHandle, [UInt8])] = []
+    var openConnection: ConnectionHandle?
+    var events: [OutpostEvent.Kind] = []
+    var outputsLog: [ServerOutput] = []
     /// Drops server frames for which this returns true.
     var dropFromServer: ((ServerEnvelope) -> Bool)?
-    /// Called before each persist; throwing ends the effect batch like a killed process.
-    var crashBeforePersist: ((PersistOperation) -> Bool)?
-    var crashed = false
+    /// Called with each frame as it leaves for the server.
+    var onSend: ((ClientEnvelope) -> Void)?
     var random = SplitMix64(seed: 7)
     let key = InMemoryKeyProvider()
-    var configuration: ServerSession.Configuration
+    let configuration: ClientCore.Configuration
+    /// The server's side of each connection.
+    private var links: [ConnectionHandle: UInt64] = [:]
+    private var handles: [UInt64: ConnectionHandle] = [:]
 
     static let conversation = "family"
 
-    init(behaviour: ServerBehaviour, peers: [String] = ["alice"], configuration: ServerSession.Configuration = .init()) throws {
+    var session: ServerSession { core.session }
+    var partition: Partition { core.partition }
+    var store: Store { client.store }
+
+    convenience init(behaviour: ServerBehaviour, peers: [String] = ["alice"],
+                     configuration: ServerSession.Configuration = .init()) throws {
+        try self.init(extensions: behaviour == .extended ? .all : [], peers: peers, configuration: configuration)
+    }
+
+    init(extensions: ServerCapabilities, peers: [String] = ["alice"], configuration: ServerSession.Configuration = .init(),
+         core coreConfiguration: ServerCore.Configuration = .init()) throws {
         var template = Array((NSTemporaryDirectory() + "outpost-sync-XXXXXX").utf8CString)
         scratch = String(cString: template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!)! })
-        self.configuration = configuration
-        server = SimulatedServer(name: "family.example", configuration: .init(behaviour: behaviour))
+        var clientConfiguration = ClientCore.Configuration()
+        clientConfiguration.server = coreConfiguration
+        clientConfiguration.server.session = configuration
+        self.configuration = clientConfiguration
+        server = SimulatedServer(name: "family.example", configuration: .init(extensions: extensions))
         server.createConversation(Self.conversation, title: "Family", members: ["me"] + peers)
-        capabilities = ServerCapabilities(advertised: server.capabilities)
-        store = try Store.open(at: scratch + "/data", keyProvider: key)
-        partition = try store.addServer(ServerOrigin(parsing: "family.example"), now: now)
-        try partition.setOwnUserID("me", now: now)
-        try partition.setSessionToken(server.issueToken(for: "me", now: now, random: &random), now: now)
-        session = ServerSession(configuration: configuration, capabilities: capabilities,
-                                snapshot: try partition.sessionSnapshot(), seed: 1)
+        client = try ClientCore(directory: scratch + "/data", keyProvider: key, configuration: clientConfiguration, seed: 1)
+        let token = server.issueToken(for: "me", now: now, random: &random)
+        core = try client.addServer(ServerOrigin(parsing: "family.example"),
+                                    config: ServerConfig(name: "Family", websocketURL: "wss://family.example/ws",
+                                                         capabilities: server.capabilities),
+                                    signIn: ServerSignIn(sessionToken: token, userID: "me"), now: now)
     }
 
     deinit { try? FileManager.default.removeItem(atPath: scratch) }
 
     // MARK: Driving
 
+    /// Hands the core an input and carries out its outputs.
     @discardableResult
-    func handle(_ event: SessionEvent) -> [SessionEffect] {
-        guard !crashed else { return [] }
-        let effects = session.handle(event, now: now)
-        effectsLog += effects
-        for effect in effects {
-            if crashed { break }
-            switch effect {
-            case .openTransport(let id):
-                openConnection = id
-                server.connectionOpened(id.rawValue, now: now)
-                handle(.transportOpened(id))
-            case .closeTransport(let id, _):
-                if openConnection == id { openConnection = nil }
-                server.connectionClosed(id.rawValue)
-            case .send(let id, let bytes):
-                toServer.append((id, bytes))
+    func handle(_ input: ServerInput) -> [ServerOutput] {
+        let outputs = core.handle(input, now: now)
+        perform(outputs)
+        return outputs
+    }
+
+    func perform(_ outputs: [ServerOutput]) {
+        outputsLog += outputs
+        for output in outputs {
+            switch output {
+            case .openConnection(let connection, _):
+                openConnection = connection
+                let link = UInt64(links.count + 1)
+                links[connection] = link
+                handles[link] = connection
+                server.connectionOpened(link, now: now)
+                handle(.connectionOpened(connection))
+            case .closeConnection(let connection, _):
+                if openConnection == connection { openConnection = nil }
+                if let link = links[connection] { server.connectionClosed(link) }
+            case .send(let connection, let bytes):
+                if let onSend, let envelope = try? WireCodec.decodeClientEnvelope(bytes) { onSend(envelope) }
+                toServer.append((connection, bytes))
             case .setTimer(let timer, let at):
-                timers[timer] = at
+                timers[timer.kind] = (timer, at)
             case .cancelTimer(let timer):
-                timers[timer] = nil
-            case .persist(let operation):
-                if crashBeforePersist?(operation) == true {
-                    crashed = true
-                    break
-                }
-                try! partition.apply(operation, now: now)
-            case .notify(let notification):
-                notifications.append(notification)
+                if timers[timer.kind]?.timer == timer { timers[timer.kind] = nil }
+            case .event(let event):
+                events.append(event)
+            case .conversationsChanged:
+                break
             }
         }
-        return effects
     }
 
     /// Delivers frames both ways until nothing is left in flight.
     func pump(limit: Int = 100_000) {
         var steps = 0
-        while (!toServer.isEmpty || !toClient.isEmpty) && steps < limit && !crashed {
+        while (!toServer.isEmpty || !toClient.isEmpty) && steps < limit {
             steps += 1
             if !toServer.isEmpty {
-                let (id, bytes) = toServer.removeFirst()
-                guard id == openConnection else { continue }
-                route(server.receive(bytes, on: id.rawValue, now: now))
+                let (connection, bytes) = toServer.removeFirst()
+                guard connection == openConnection, let link = links[connection] else { continue }
+                route(server.receive(bytes, on: link, now: now))
             } else {
-                let (id, bytes) = toClient.removeFirst()
-                server.frameDelivered(id.rawValue)
-                guard id == openConnection else { continue }
+                let (connection, bytes) = toClient.removeFirst()
+                if let link = links[connection] { server.frameDelivered(link) }
+                guard connection == openConnection else { continue }
                 if let drop = dropFromServer, let envelope = try? WireCodec.decodeServerEnvelope(bytes), drop(envelope) { continue }
-                handle(.received(id, bytes))
+                handle(.received(connection, bytes))
             }
         }
     }
@@ -108,13 +128,13 @@ final class SessionHarness {
         for output in outputs {
             switch output {
             case .send(let link, let bytes):
-                toClient.append((ConnectionID(link), bytes))
+                if let connection = handles[link] { toClient.append((connection, bytes)) }
             case .close(let link, let code):
                 server.connectionClosed(link)
-                if openConnection?.rawValue == link {
+                if let connection = handles[link], openConnection == connection {
                     openConnection = nil
-                    toClient.removeAll { $0.0.rawValue == link }
-                    handle(.transportClosed(ConnectionID(link), code: code))
+                    toClient.removeAll { $0.0 == connection }
+                    handle(.connectionClosed(connection, code: code))
                 }
             }
         }
@@ -123,53 +143,51 @@ final class SessionHarness {
     /// Moves time forward, firing due timers in time order and pumping after each.
     func advance(by micros: Int64) {
         let target = now.adding(microseconds: micros)
-        while !crashed, let (timer, at) = timers.filter({ $0.value <= target }).min(by: { ($0.value, $0.key) < ($1.value, $1.key) }) {
-            now = max(now, at)
-            timers[timer] = nil
-            handle(.timerFired(timer))
+        while let (kind, entry) = timers.filter({ $0.value.at <= target }).min(by: { ($0.value.at, $0.key) < ($1.value.at, $1.key) }) {
+            now = max(now, entry.at)
+            timers[kind] = nil
+            handle(.timerFired(entry.timer))
             pump()
         }
         now = target
     }
 
     func connect() {
-        handle(.connectRequested)
+        handle(.start(foreground: true, reachable: true))
         pump()
     }
 
     /// The network drops the connection (both sides notice).
     func dropConnection() {
-        guard let id = openConnection else { return }
+        guard let connection = openConnection else { return }
         openConnection = nil
-        server.connectionClosed(id.rawValue)
+        if let link = links[connection] { server.connectionClosed(link) }
         toServer.removeAll()
         toClient.removeAll()
-        handle(.transportClosed(id, code: nil))
+        handle(.connectionClosed(connection, code: nil))
     }
 
-    /// The process dies and relaunches from disk: a new store, a new session from the snapshot.
+    /// The process dies and relaunches from disk: a new client core, a new server core.
     func relaunch() throws {
-        if let id = openConnection { server.connectionClosed(id.rawValue) }
+        if let connection = openConnection, let link = links[connection] { server.connectionClosed(link) }
         openConnection = nil
         toServer.removeAll()
         toClient.removeAll()
         timers.removeAll()
-        crashed = false
-        store.close()
-        store = try Store.open(at: scratch + "/data", keyProvider: key)
-        partition = try store.partition(for: partition.id)
-        try partition.returnAllInFlightToQueue(now: now)
-        session = ServerSession(configuration: configuration, capabilities: capabilities,
-                                snapshot: try partition.sessionSnapshot(), seed: 2)
+        client.close()
+        client = try ClientCore(directory: scratch + "/data", keyProvider: key, configuration: configuration, seed: 2)
+        core = try requireCore(client.loadServers(now: now).first)
     }
 
+    /// Queues `text` with the client message id `cm-<text>`.
     @discardableResult
-    func enqueue(_ text: String, conversation: String = SessionHarness.conversation) throws -> OutboxItem {
-        let item = try partition.enqueue(conversationID: conversation, messageType: "text", payload: Array(text.utf8),
-                                         clientMessageID: "cm-\(text)", now: now)
-        handle(.enqueued(item))
+    func enqueue(_ text: String, conversation: String = SessionHarness.conversation, payload: [UInt8]? = nil,
+                 lifespan: Int64? = nil) throws -> OutboxItem {
+        let outcome = core.send(payload ?? Array(text.utf8), to: conversation, lifespan: lifespan, clientMessageID: "cm-\(text)",
+                                now: now)
+        perform(outcome.outputs)
         pump()
-        return item
+        return try outcome.result.get()
     }
 
     func peerPosts(_ count: Int, from peer: String = "alice") {
@@ -188,4 +206,26 @@ final class SessionHarness {
         server.messages.filter { $0.conversationID == conversation }
             .sorted { ($0.serverTimestamp, $0.messageID) < ($1.serverTimestamp, $1.messageID) }.map(\.messageID)
     }
+
+    /// Every id `messagesStored` named, in order.
+    var reportedStored: [String] {
+        events.flatMap { event -> [String] in
+            if case .messagesStored(let ids) = event { return ids }
+            return []
+        }
+    }
+
+    /// How many connections the core asked for.
+    var connectionAttempts: Int {
+        outputsLog.filter { if case .openConnection = $0 { true } else { false } }.count
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+}
+
+private func requireCore(_ core: ServerCore?) throws -> ServerCore {
+    guard let core else { throw HarnessError(description: "the server did not load after the relaunch") }
+    return core
 }

@@ -1,4 +1,5 @@
 import Foundation
+import OutpostClientCore
 import OutpostStore
 import OutpostSync
 import OutpostWire
@@ -16,12 +17,11 @@ import OutpostWire
 /// for await list in await client.conversationList() { render(list) }
 /// ```
 ///
-/// Servers are independent: one that hangs, refuses or floods never delays another's sends,
-/// receives or startup. Each server's connection runs in its own task, and the actor handles
-/// one inbound message per server at a time, so a flood waits its turn behind everyone else.
-///
-/// Time, the transport and discovery are injected (``Configuration``); the sync logic itself is
-/// the sans-IO ``ServerSession`` that the simulator tests.
+/// Everything that decides anything is the deterministic client core (`OutpostClientCore`:
+/// ``ClientCore`` and one ``ServerCore`` per server), the same code the simulator runs. This
+/// actor adds what only a real app has: sockets, discovery over HTTP, the clock, async streams.
+/// Each server runs on its own executor, so one that hangs, refuses, floods or catches up on a
+/// huge backlog never delays another's sends, receives or startup.
 public actor OutpostClient {
     public struct Configuration: Sendable {
         /// How connections are opened (swift-nio by default; an Apple front end may plug in its own).
@@ -30,85 +30,91 @@ public actor OutpostClient {
         public var discovery: any DiscoveryClient = HTTPDiscoveryClient()
         /// The source of time for every timer and timestamp (the real clock by default).
         public var clock: any RuntimeClock = SystemClock()
-        /// Page sizes and how many sends may be in flight.
-        public var session = ServerSession.Configuration()
+        /// Every server's settings: page sizes, sends in flight, default lifespan.
+        public var server = ServerCore.Configuration()
         /// The partition pool and durability of the store.
         public var store = Store.Options()
+        /// How many events ``OutpostClient/events()`` holds for a subscriber that falls behind
+        /// before it drops the oldest (and says how many with ``OutpostEvent/Kind/eventsMissed(_:)``).
+        public var eventBufferLimit = 1_024
+
+        /// Page sizes and how many sends may be in flight (``server``'s session settings).
+        public var session: ServerSession.Configuration {
+            get { server.session }
+            set { server.session = newValue }
+        }
 
         public init() {}
     }
 
     let configuration: Configuration
-    let store: Store
-    var drivers: [ServerID: ServerDriver] = [:]
-    var started = false
-    var closed = false
-    var isForeground = true
-    var isReachable = true
-    var timerGeneration: UInt64 = 0
-    let eventBroadcaster = Broadcaster<OutpostEvent>()
-    var listSubscribers: [Int: ListSubscriber] = [:]
-    var nextListSubscriber = 0
-    var listRefreshScheduled = false
-    private var messageIDRandom = SystemRandomNumberGenerator()
+    private let core: ClientCore
+    private var runners: [ServerID: ServerRunner] = [:]
+    private var started = false
+    private var closed = false
+    private var isForeground = true
+    private var isReachable = true
+    private let eventBroadcaster = Broadcaster<OutpostEvent>()
+    /// Fired by a server whose conversations changed; rebuilds the live lists.
+    private let conversationsChanged = Signal()
+    private var listSubscribers: [Int: ListSubscriber] = [:]
+    private var nextListSubscriber = 0
+    private var listRefreshScheduled = false
 
-    struct ListSubscriber {
+    private struct ListSubscriber {
         let limit: Int
         let servers: Set<ServerID>?
         let continuation: AsyncStream<[UnifiedConversation]>.Continuation
     }
 
     /// Opens (or creates) the data directory with the master key from `keyProvider`, and loads
-    /// every server in it. Nothing connects until ``start()``.
+    /// every server in it. Nothing connects until ``start()``. A server whose partition cannot
+    /// be opened is listed as unavailable (``ServerInfo/availability``) and can be removed; it
+    /// holds up no other.
     ///
     /// - Throws: ``OutpostError`` with code ``OutpostError/Code/storage`` when the directory
-    ///   cannot be opened (wrong key, corrupt file …); nothing is ever deleted to recover.
+    ///   cannot be opened (wrong key, corrupt header …); nothing is ever deleted to recover.
     public init(directory: String, keyProvider: some KeyProvider, configuration: Configuration = Configuration()) throws(OutpostError) {
         self.configuration = configuration
-        do {
-            store = try Store.open(at: directory, keyProvider: keyProvider, options: configuration.store)
-        } catch {
-            throw .storage(error)
+        var coreConfiguration = ClientCore.Configuration()
+        coreConfiguration.server = configuration.server
+        coreConfiguration.store = configuration.store
+        var seedSource = SystemRandomNumberGenerator()
+        core = try ClientCore(directory: directory, keyProvider: keyProvider, configuration: coreConfiguration,
+                              seed: seedSource.next())
+        var loaded: [ServerID: ServerRunner] = [:]
+        for serverCore in core.loadServers(now: configuration.clock.now()) {
+            loaded[serverCore.id] = Self.makeRunner(serverCore, configuration, eventBroadcaster, conversationsChanged)
         }
-        let now = configuration.clock.now()
-        for record in store.servers() {
-            do {
-                let partition = try store.partition(for: record.id)
-                guard let document = try Self.document(of: partition) else { continue }
-                // Sends in flight when the app last stopped may or may not have reached the
-                // server: they go out again with the same client message id.
-                try partition.returnAllInFlightToQueue(now: now)
-                drivers[record.id] = ServerDriver(partition: partition, session: try Self.makeSession(partition, document, configuration.session),
-                                                  document: document)
-            } catch {
-                throw .storage(error)
-            }
-        }
+        runners = loaded
     }
 
     /// Connects every server (all at once, each on its own).
-    public func start() {
+    public func start() async {
         guard !started, !closed else { return }
         started = true
-        for id in drivers.keys.sorted() { connect(id) }
+        for id in runners.keys.sorted() {
+            await runners[id]?.handle(.start(foreground: isForeground, reachable: isReachable))
+        }
     }
 
     /// Closes every connection and the store. The outbox and everything received stay on disk.
-    public func close() {
+    public func close() async {
         guard !closed else { return }
         closed = true
-        for id in drivers.keys.sorted() { drivers[id]?.tearDown(closeCode: 1001) }
-        drivers.removeAll()
+        for id in runners.keys.sorted() { await runners[id]?.stop(closeCode: 1001) }
+        runners.removeAll()
         eventBroadcaster.finish()
         for (_, subscriber) in listSubscribers { subscriber.continuation.finish() }
         listSubscribers.removeAll()
-        store.close()
+        core.close()
     }
 
     // MARK: Servers
 
     /// Adds a server: fetches and validates its discovery document, creates its encrypted
-    /// partition, stores the credentials from the front end's passkey ceremony, and connects.
+    /// partition with the credentials from the front end's passkey ceremony (all or nothing),
+    /// and connects.
     ///
     /// - Parameter address: what the user typed: `home.example`, `https://home.example`, or
     ///   `http://127.0.0.1:8765` for a local server.
@@ -119,81 +125,80 @@ public actor OutpostClient {
         let origin: ServerOrigin
         do { origin = try ServerOrigin(parsing: address) } catch { throw OutpostError(.invalidURL, "\(error)") }
         let document = try await configuration.discovery.discover(origin)
-        return try addServer(origin, document: document, signIn: signIn)
+        return try await addServer(origin, document: document, signIn: signIn)
     }
 
     /// Adds a server whose discovery document the front end already has.
     @discardableResult
-    public func addServer(_ origin: ServerOrigin, document: DiscoveryDocument, signIn: ServerSignIn) throws(OutpostError) -> ServerID {
+    public func addServer(_ origin: ServerOrigin, document: DiscoveryDocument, signIn: ServerSignIn) async throws(OutpostError) -> ServerID {
         try ensureOpen()
-        let id = store.serverID(for: origin)
-        guard drivers[id] == nil else {
-            throw OutpostError(.serverAlreadyAdded, "\(origin) is already added")
-        }
-        let now = configuration.clock.now()
-        do {
-            let partition = try store.addServer(origin, now: now)
-            try partition.inOneTransaction { () throws(StoreError) in
-                try partition.setServerConfig(ServerConfig(name: document.name, websocketURL: document.websocketURL,
-                                                           iconURL: document.iconURL, registration: document.registration,
-                                                           capabilities: document.capabilities, version: document.version),
-                                              now: now)
-                try partition.setSessionToken(signIn.sessionToken, now: now)
-                if let userID = signIn.userID { try partition.setOwnUserID(userID, now: now) }
-                if let credential = signIn.passkeyCredentialID { try partition.setPasskeyCredentialID(credential, now: now) }
-            }
-            drivers[id] = ServerDriver(partition: partition, session: try Self.makeSession(partition, document, configuration.session), document: document)
-        } catch {
-            throw .storage(error)
-        }
+        let id = core.serverID(for: origin)
+        guard runners[id] == nil else { throw OutpostError(.serverAlreadyAdded, "\(origin) is already added") }
+        let config = ServerConfig(name: document.name, websocketURL: document.websocketURL, iconURL: document.iconURL,
+                                  registration: document.registration, capabilities: document.capabilities,
+                                  version: document.version)
+        let serverCore = try core.addServer(origin, config: config, signIn: signIn, now: configuration.clock.now())
+        let runner = Self.makeRunner(serverCore, configuration, eventBroadcaster, conversationsChanged)
+        runners[id] = runner
         eventBroadcaster.publish(OutpostEvent(server: id, kind: .serverAdded))
         scheduleListRefresh()
-        if started { connect(id) }
+        if started { await runner.handle(.start(foreground: isForeground, reachable: isReachable)) }
         return id
     }
 
-    /// Every server, in the order of their ids.
-    public func servers() -> [ServerInfo] {
-        drivers.keys.sorted().compactMap(info)
+    /// Every server, unavailable ones included, in the order of their ids.
+    public func servers() async -> [ServerInfo] {
+        var infos = core.unavailableServers
+        for id in runners.keys.sorted() {
+            if let info = await info(id) { infos.append(info) }
+        }
+        return infos.sorted { $0.id < $1.id }
     }
 
     /// One server, or `nil` when there is none with `id`.
-    public func server(_ id: ServerID) -> ServerInfo? {
-        info(id)
+    public func server(_ id: ServerID) async -> ServerInfo? {
+        if let info = await info(id) { return info }
+        return core.unavailableServers.first { $0.id == id }
     }
 
-    /// Removes a server, even while it syncs: its connection closes, its timers stop, and its
-    /// partition (messages, outbox, keys, credentials) is destroyed. Crash-safe: a removal cut
-    /// short by a crash completes at the next launch.
-    public func removeServer(_ id: ServerID) throws(OutpostError) {
+    /// Removes a server, even while it syncs, and even when it is unavailable: its connection
+    /// closes, its timers stop, and its partition (messages, outbox, keys, credentials) is
+    /// destroyed. Crash-safe: a removal cut short by a crash completes at the next launch.
+    public func removeServer(_ id: ServerID) async throws(OutpostError) {
         try ensureOpen()
-        guard drivers[id] != nil else { throw OutpostError(.unknownServer, "no server \(id)") }
-        // The session closes its connection and stops its timers at once (`readyForRemoval`).
-        deliver(.removeRequested, to: id)
-        try finishRemoval(id)
+        if let runner = runners.removeValue(forKey: id) {
+            await runner.remove()
+        } else if !core.unavailableServers.contains(where: { $0.id == id }) {
+            throw OutpostError(.unknownServer, "no server \(id)")
+        }
+        try core.removeServer(id)
+        eventBroadcaster.publish(OutpostEvent(server: id, kind: .connectionStateChanged(.disconnected)))
+        eventBroadcaster.publish(OutpostEvent(server: id, kind: .serverRemoved))
+        scheduleListRefresh()
     }
 
     /// The connection state of one server now, then every change, until the server is removed
-    /// or the client closes.
-    public func connectionStates(of id: ServerID) -> AsyncStream<ConnectionState> {
-        let current = drivers[id].map { [$0.session.connectionState] } ?? []
-        return eventBroadcaster.subscribe(initial: current) { event in
+    /// or the client closes. A consumer that falls behind gets the latest state.
+    public func connectionStates(of id: ServerID) async -> AsyncStream<ConnectionState> {
+        let current = await runners[id]?.status.connectionState
+        return eventBroadcaster.subscribe(initial: current.map { [$0] } ?? [], bufferingNewest: 1) { event in
             guard event.server == id, case .connectionStateChanged(let state) = event.kind else { return nil }
             return state
         }
     }
 
-    /// Every event of every server, from now on.
+    /// Every event of every server, from now on. A consumer that falls behind by more than
+    /// ``Configuration/eventBufferLimit`` events gets the newest ones and an
+    /// ``OutpostEvent/Kind/eventsMissed(_:)`` where it lost the others.
     public func events() -> AsyncStream<OutpostEvent> {
-        eventBroadcaster.subscribe { $0 }
+        eventBroadcaster.subscribe(bufferingNewest: configuration.eventBufferLimit,
+                                   missed: MissedMarker(make: OutpostEvent.missed)) { $0 }
     }
 
     /// Supplies a new session token after ``OutpostEvent/Kind/authFailed(reason:)`` (or after
     /// signing in again); the server reconnects with it.
-    public func updateSessionToken(_ token: String, for id: ServerID) throws(OutpostError) {
-        let partition = try partition(of: id)
-        do { try partition.setSessionToken(token, now: configuration.clock.now()) } catch { throw .storage(error) }
-        deliver(.sessionTokenUpdated(token), to: id)
+    public func updateSessionToken(_ token: String, for id: ServerID) async throws(OutpostError) {
+        try await runner(id).run { core, now in core.updateSessionToken(token, now: now) }
     }
 
     // MARK: Sending
@@ -203,52 +208,40 @@ public actor OutpostClient {
     /// message id until the server confirms it, and never sent after its lifespan.
     ///
     /// - Parameters:
-    ///   - payload: the encrypted payload, at most 65,000 bytes (larger is refused here).
-    ///   - lifespan: how long the message may wait to be sent (the store's default: 7 days).
+    ///   - payload: the encrypted payload, at most 65,000 bytes (larger is refused with
+    ///     ``OutpostError/Code/payloadTooLarge``).
+    ///   - lifespan: how long the message may wait to be sent (default: 7 days; must be positive).
     @discardableResult
     public func send(
         _ payload: [UInt8], to conversationID: String, on server: ServerID, messageType: String = "text",
         lifespan: Duration? = nil
-    ) throws(OutpostError) -> OutboxItem {
-        let partition = try partition(of: server)
-        let item: OutboxItem
-        do {
-            item = try partition.enqueue(conversationID: conversationID, messageType: messageType, payload: payload,
-                                         clientMessageID: newClientMessageID(), now: configuration.clock.now(),
-                                         lifespanSeconds: lifespan.map { $0.components.seconds })
-        } catch {
-            throw .storage(error)
+    ) async throws(OutpostError) -> OutboxItem {
+        let micros = lifespan.map(Micros.of)
+        return try await runner(server).run { core, now in
+            core.send(payload, to: conversationID, messageType: messageType, lifespan: micros, now: now)
         }
-        deliver(.enqueued(item), to: server)
-        return item
     }
 
     /// The outbox of one server in FIFO order: queued, in flight, failed (with the reason),
     /// expired, cancelled and sent items, optionally only those in `states`.
-    public func outbox(on server: ServerID, states: Set<OutboxState>? = nil) throws(OutpostError) -> [OutboxItem] {
-        let partition = try partition(of: server)
-        do { return try partition.outbox(states: states) } catch { throw .storage(error) }
+    public func outbox(on server: ServerID, states: Set<OutboxState>? = nil) async throws(OutpostError) -> [OutboxItem] {
+        try await runner(server).outbox(states: states)
     }
 
     /// Queues a failed or expired item again (same client message id, a fresh lifespan).
-    public func retry(_ clientMessageID: String, on server: ServerID) throws(OutpostError) {
-        try updateOutboxItem(clientMessageID, on: server) { partition, now throws(StoreError) in
-            try partition.retry(clientMessageID, now: now)
-        }
+    public func retry(_ clientMessageID: String, on server: ServerID) async throws(OutpostError) {
+        _ = try await runner(server).run { core, now in core.retry(clientMessageID, now: now) }
     }
 
-    /// Cancels an item that is not in flight: it will never be sent.
-    public func cancel(_ clientMessageID: String, on server: ServerID) throws(OutpostError) {
-        try updateOutboxItem(clientMessageID, on: server) { partition, now throws(StoreError) in
-            try partition.cancel(clientMessageID, now: now)
-        }
+    /// Cancels an item that has never been on the wire: it will never be sent. An item sent
+    /// before without an answer may already be on the server, so it cannot be cancelled.
+    public func cancel(_ clientMessageID: String, on server: ServerID) async throws(OutpostError) {
+        _ = try await runner(server).run { core, now in core.cancel(clientMessageID, now: now) }
     }
 
-    /// Replaces the payload of an item that is not in flight.
-    public func edit(_ clientMessageID: String, on server: ServerID, payload: [UInt8]) throws(OutpostError) {
-        try updateOutboxItem(clientMessageID, on: server) { partition, now throws(StoreError) in
-            try partition.edit(clientMessageID, payload: payload, now: now)
-        }
+    /// Replaces the payload of an item that has never been on the wire.
+    public func edit(_ clientMessageID: String, on server: ServerID, payload: [UInt8]) async throws(OutpostError) {
+        _ = try await runner(server).run { core, now in core.edit(clientMessageID, payload: payload, now: now) }
     }
 
     // MARK: Reading
@@ -256,7 +249,8 @@ public actor OutpostClient {
     /// The unified conversation list: conversations of every server (or of `servers`), sorted
     /// by last activity, each tagged with its server. Built from per-partition queries.
     public func conversations(limit: Int = 50, servers: Set<ServerID>? = nil) throws(OutpostError) -> [UnifiedConversation] {
-        do { return try store.unifiedConversations(limit: limit, servers: servers) } catch { throw .storage(error) }
+        try ensureOpen()
+        return try core.conversations(limit: limit, servers: servers)
     }
 
     /// ``conversations(limit:servers:)`` now, then again after every change (messages stored,
@@ -267,6 +261,7 @@ public actor OutpostClient {
             continuation.finish()
             return stream
         }
+        conversationsChanged.handle { [weak self] in Task { await self?.scheduleListRefresh() } }
         nextListSubscriber += 1
         let key = nextListSubscriber
         listSubscribers[key] = ListSubscriber(limit: limit, servers: servers, continuation: continuation)
@@ -282,55 +277,41 @@ public actor OutpostClient {
     /// gap, the server's session is asked to fill it now rather than in the background.
     public func messages(
         in conversationID: String, on server: ServerID, before: MessagePosition? = nil, limit: Int = 50
-    ) throws(OutpostError) -> ConversationPage {
-        let partition = try partition(of: server)
-        let messages: [Message]
-        let gaps: [GapRecord]
-        do {
-            messages = try partition.messages(in: conversationID, before: before, limit: limit)
-            gaps = try partition.openGaps().filter { $0.conversationID == nil || $0.conversationID == conversationID }
-        } catch {
-            throw .storage(error)
-        }
-        let page = ConversationPage.merging(messages, gaps: gaps, before: before, isFull: messages.count == limit)
-        if page.items.contains(where: { if case .gap = $0 { true } else { false } }) {
-            deliver(.fillGapsNow, to: server)
-        }
-        return page
+    ) async throws(OutpostError) -> ConversationPage {
+        try await runner(server).run { core, now in core.messages(in: conversationID, before: before, limit: limit, now: now) }
     }
 
-    /// Marks a conversation read up to `position` (everything when `nil`); its unread count
-    /// drops accordingly and the conversation list updates.
-    public func markRead(_ conversationID: String, on server: ServerID, upTo position: MessagePosition? = nil) throws(OutpostError) {
-        let partition = try partition(of: server)
-        do { try partition.markRead(conversationID, upTo: position, now: configuration.clock.now()) } catch { throw .storage(error) }
-        scheduleListRefresh()
+    /// Marks a conversation read: everything that has arrived when `position` is `nil`, or up
+    /// to `position`. A message that arrives later is unread, wherever its server's clock put
+    /// it; the conversation list updates.
+    public func markRead(_ conversationID: String, on server: ServerID, upTo position: MessagePosition? = nil) async throws(OutpostError) {
+        try await runner(server).run { core, now in core.markRead(conversationID, upTo: position, now: now) }
     }
 
     // MARK: App lifecycle and reachability
 
     /// The app went to the background: the OS may kill sockets and timers stop.
-    public func didEnterBackground() {
+    public func didEnterBackground() async {
         isForeground = false
-        broadcast(.appBackgrounded)
+        await broadcast(.appBackgrounded)
     }
 
     /// The app is in the foreground again: every server reconnects at once, in parallel.
-    public func willEnterForeground() {
+    public func willEnterForeground() async {
         isForeground = true
-        broadcast(.appForegrounded)
+        await broadcast(.appForegrounded)
     }
 
     /// The device lost its network.
-    public func networkLost() {
+    public func networkLost() async {
         isReachable = false
-        broadcast(.reachabilityLost)
+        await broadcast(.reachabilityLost)
     }
 
     /// The network is back: every server reconnects at once, without waiting for its backoff.
-    public func networkRestored() {
+    public func networkRestored() async {
         isReachable = true
-        broadcast(.reachabilityRestored)
+        await broadcast(.reachabilityRestored)
     }
 
     // MARK: Helpers
@@ -339,67 +320,55 @@ public actor OutpostClient {
         guard !closed else { throw OutpostError(.closed, "the client is closed") }
     }
 
-    func partition(of id: ServerID) throws(OutpostError) -> Partition {
+    private func runner(_ id: ServerID) throws(OutpostError) -> ServerRunner {
         try ensureOpen()
-        guard let driver = drivers[id] else { throw OutpostError(.unknownServer, "no server \(id)") }
-        return driver.partition
-    }
-
-    private func info(_ id: ServerID) -> ServerInfo? {
-        guard let driver = drivers[id] else { return nil }
-        return ServerInfo(id: id, origin: driver.partition.origin, name: driver.document.name,
-                          capabilities: driver.document.capabilities, connectionState: driver.session.connectionState,
-                          gapGuarantee: driver.session.gapGuarantee, pendingOutboxCount: driver.session.pendingOutboxCount)
-    }
-
-    private static func makeSession(
-        _ partition: Partition, _ document: DiscoveryDocument, _ configuration: ServerSession.Configuration
-    ) throws(StoreError) -> ServerSession {
-        var random = SystemRandomNumberGenerator()
-        return ServerSession(configuration: configuration, capabilities: ServerCapabilities(advertised: document.capabilities),
-                             snapshot: try partition.sessionSnapshot(), seed: random.next())
-    }
-
-    private static func document(of partition: Partition) throws(StoreError) -> DiscoveryDocument? {
-        guard let config = try partition.credentials().serverConfig else { return nil }
-        return DiscoveryDocument(name: config.name, version: config.version ?? "", websocketURL: config.websocketURL,
-                                 registration: config.registration, iconURL: config.iconURL, capabilities: config.capabilities)
-    }
-
-    /// 128 random bits, hex: unique without coordination, fixed at enqueue time.
-    private func newClientMessageID() -> String {
-        let high = messageIDRandom.next()
-        let low = messageIDRandom.next()
-        return String(format: "%016llx%016llx", high, low)
-    }
-
-    private func connect(_ id: ServerID) {
-        if !isForeground { deliver(.appBackgrounded, to: id) }
-        if !isReachable { deliver(.reachabilityLost, to: id) }
-        deliver(.connectRequested, to: id)
-    }
-
-    private func broadcast(_ event: SessionEvent) {
-        guard started else { return }
-        for id in drivers.keys.sorted() { deliver(event, to: id) }
-    }
-
-    private func updateOutboxItem(
-        _ clientMessageID: String, on server: ServerID, _ change: (Partition, Timestamp) throws(StoreError) -> Void
-    ) throws(OutpostError) {
-        let partition = try partition(of: server)
-        let item: OutboxItem?
-        do {
-            try change(partition, configuration.clock.now())
-            item = try partition.outboxItem(clientMessageID)
-        } catch {
-            throw .storage(error)
+        guard let runner = runners[id] else {
+            if let unavailable = core.unavailableServers.first(where: { $0.id == id }),
+               case .unavailable(let reason) = unavailable.availability {
+                throw OutpostError(.serverUnavailable, "server \(id) is unavailable: \(reason)")
+            }
+            throw OutpostError(.unknownServer, "no server \(id)")
         }
-        guard let item else { throw OutpostError(.unknownOutboxItem, "no outbox item \(clientMessageID)") }
-        deliver(.outboxItemUpdated(item), to: server)
+        return runner
     }
 
-    func removeListSubscriber(_ key: Int) {
+    private func info(_ id: ServerID) async -> ServerInfo? {
+        guard let runner = runners[id] else { return nil }
+        let (status, config, origin) = await runner.description
+        return ServerInfo(id: id, origin: origin, availability: .available, name: config.name, capabilities: config.capabilities,
+                          connectionState: status.connectionState, gapGuarantee: status.gapGuarantee,
+                          pendingOutboxCount: status.pendingOutboxCount)
+    }
+
+    private static func makeRunner(_ serverCore: ServerCore, _ configuration: Configuration,
+                                   _ events: Broadcaster<OutpostEvent>, _ conversationsChanged: Signal) -> ServerRunner {
+        ServerRunner(core: serverCore, transport: configuration.transport, clock: configuration.clock, events: events,
+                     conversationsChanged: conversationsChanged.fire)
+    }
+
+    private func broadcast(_ input: ServerInput) async {
+        guard started else { return }
+        for id in runners.keys.sorted() { await runners[id]?.handle(input) }
+    }
+
+    /// Recomputes the live conversation lists once for a burst of changes.
+    private func scheduleListRefresh() {
+        guard !listSubscribers.isEmpty, !listRefreshScheduled else { return }
+        listRefreshScheduled = true
+        Task { [weak self] in await self?.refreshLists() }
+    }
+
+    private func refreshLists() {
+        listRefreshScheduled = false
+        guard !closed else { return }
+        for key in listSubscribers.keys.sorted() {
+            guard let subscriber = listSubscribers[key],
+                  let list = try? core.conversations(limit: subscriber.limit, servers: subscriber.servers) else { continue }
+            subscriber.continuation.yield(list)
+        }
+    }
+
+    private func removeListSubscriber(_ key: Int) {
         listSubscribers.removeValue(forKey: key)
     }
 }

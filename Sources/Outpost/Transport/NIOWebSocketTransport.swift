@@ -117,16 +117,27 @@ public struct NIOWebSocketTransport: WebSocketTransport {
 }
 
 /// A WebSocket connection opened by ``NIOWebSocketTransport``.
+///
+/// What waits to be written is bounded: a peer that stops reading while it keeps sending (and
+/// pinging) would otherwise make the queue grow for ever. At most one pong waits (answering
+/// the latest ping is enough, RFC 6455 §5.5.3), and when more than ``maxQueuedBytes`` of
+/// messages wait, the connection is closed.
 final class NIOWebSocketConnection: WebSocketConnection {
     private enum Outgoing: Sendable {
         case message([UInt8])
-        case pong(ByteBuffer)
+        case pong
         case close(UInt16)
     }
+
+    /// The most message bytes that may wait to be written.
+    static let maxQueuedBytes = 4 * 1024 * 1024
 
     private let channel: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>
     private let outgoing: AsyncStream<Outgoing>
     private let outgoingContinuation: AsyncStream<Outgoing>.Continuation
+    private let queuedBytes = NIOLockedValueBox(0)
+    /// The data of the latest ping not answered yet.
+    private let pendingPong = NIOLockedValueBox<ByteBuffer?>(nil)
 
     init(channel: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>) {
         self.channel = channel
@@ -134,7 +145,13 @@ final class NIOWebSocketConnection: WebSocketConnection {
     }
 
     func send(_ message: [UInt8]) {
-        outgoingContinuation.yield(.message(message))
+        let overflowing = queuedBytes.withLockedValue { queued in
+            guard queued + message.count <= Self.maxQueuedBytes else { return true }
+            queued += message.count
+            return false
+        }
+        // The peer has not read for megabytes: it is not a healthy peer.
+        if overflowing { close(code: 1008) } else { outgoingContinuation.yield(.message(message)) }
     }
 
     func close(code: UInt16) {
@@ -146,6 +163,8 @@ final class NIOWebSocketConnection: WebSocketConnection {
         let closeCode = NIOLockedValueBox<UInt16?>(nil)
         let outgoing = self.outgoing
         let channel = self.channel.channel
+        let queuedBytes = self.queuedBytes
+        let pendingPong = self.pendingPong
         try? await self.channel.executeThenClose { inbound, outbound in
             await withDiscardingTaskGroup { group in
                 group.addTask {
@@ -155,7 +174,9 @@ final class NIOWebSocketConnection: WebSocketConnection {
                             var buffer = channel.allocator.buffer(capacity: bytes.count)
                             buffer.writeBytes(bytes)
                             try? await outbound.write(WebSocketFrame(fin: true, opcode: .binary, maskKey: .random(), data: buffer))
-                        case .pong(let data):
+                            queuedBytes.withLockedValue { $0 -= bytes.count }
+                        case .pong:
+                            guard let data = pendingPong.withLockedValue({ pending in defer { pending = nil }; return pending }) else { continue }
                             try? await outbound.write(WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: data))
                         case .close(let code):
                             var data = channel.allocator.buffer(capacity: 2)
@@ -172,7 +193,11 @@ final class NIOWebSocketConnection: WebSocketConnection {
                         case .binary:
                             await onMessage(Array(frame.unmaskedData.readableBytesView))
                         case .ping:
-                            outgoingContinuation.yield(.pong(frame.unmaskedData))
+                            let wasIdle = pendingPong.withLockedValue { pending in
+                                defer { pending = frame.unmaskedData }
+                                return pending == nil
+                            }
+                            if wasIdle { outgoingContinuation.yield(.pong) }
                         case .connectionClose:
                             var data = frame.unmaskedData
                             closeCode.withLockedValue { $0 = data.readInteger(as: UInt16.self) }

@@ -1,18 +1,28 @@
+import OutpostClientCore
 import OutpostStore
 import OutpostSync
 
 /// Checks a finished run, in the manner of Jepsen's queue checker, per server and conversation:
 /// nothing lost, nothing duplicated, nothing unseen, display order right, the outbox drained
 /// (each item stored exactly once on an idempotent server), every gap filled, no row in the
-/// wrong partition, no file left by a removed server, and every session converged after the
-/// faults healed.
+/// wrong partition, no file left by a removed server, every session converged after the faults
+/// healed; and what the front end was told: each message reported stored once, unread counts
+/// that count every message that arrived after the last read, no storm of logins the server
+/// ended at once.
 ///
-/// A legacy server loses messages by design (a push it dropped is never sent again; PROTOCOL.md
-/// §9 "Pending"): those count against the server, not the client, and are reported apart.
+/// A server without `history` loses messages by design (a push it dropped, or one it pushed to
+/// another of the user's devices, is never sent again; PROTOCOL.md §9 "Pending"): those count
+/// against the server, not the client, and are reported apart.
 struct Checker {
     let simulation: Simulation
-    /// Messages legacy servers lost (counted against the server).
+    /// Messages servers without `history` lost (counted against the server).
     private(set) var serverLosses = 0
+
+    /// A login that ends sooner than this after authenticating (µs) was refused in effect.
+    static let shortLogin = Micros.seconds(10)
+    /// More short logins than this in any ``stormWindow`` is a reconnect storm.
+    static let stormLimit = 40
+    static let stormWindow = Micros.seconds(300)
 
     mutating func check() -> [String] {
         var violations = simulation.storageErrors
@@ -26,27 +36,27 @@ struct Checker {
     }
 
     private mutating func check(_ slot: Simulation.ServerSlot, _ process: Simulation.ClientProcess) -> [String] {
-        let prefix = "server \(slot.index) (\(slot.server.configuration.behaviour.rawValue))"
+        let prefix = "server \(slot.index) (\(slot.server.configuration.behaviourName))"
         guard let id = slot.serverID else { return ["\(prefix): never added"] }
+        var violations = reports(slot, prefix: prefix)
         if slot.removalRequested {
-            var violations: [String] = []
             if !slot.removed { violations.append("\(prefix): removal did not complete") }
             if FileSystemProbe.exists(simulation.dataDirectory + "/servers/" + id.hex) {
                 violations.append("\(prefix): removed server left files")
             }
-            if process.store.servers().contains(where: { $0.id == id }) { violations.append("\(prefix): removed server still listed") }
+            if process.core.store.servers().contains(where: { $0.id == id }) { violations.append("\(prefix): removed server still listed") }
             return violations
         }
-        guard let partition = process.partitions[slot.index], let session = process.sessions[slot.index] else {
-            return ["\(prefix): no session at the end"]
+        guard let core = process.servers[slot.index], let partition = try? process.core.store.partition(for: id) else {
+            return violations + ["\(prefix): no session at the end"]
         }
-        var violations: [String] = []
-        let extended = slot.server.configuration.behaviour == .extended
+        let extensions = slot.extensions
+        let history = extensions.contains(.history)
         // Liveness.
-        if session.connectionState != .connected { violations.append("\(prefix): \(session.connectionState) at the end, not Connected") }
-        if !session.isCaughtUp { violations.append("\(prefix): not caught up at the end") }
+        if core.status.connectionState != .connected { violations.append("\(prefix): \(core.status.connectionState) at the end, not Connected") }
+        if !core.status.isCaughtUp { violations.append("\(prefix): not caught up at the end") }
         do {
-            // Outbox: drained, and each item stored exactly once (idempotent) or at least once (legacy).
+            // Outbox: drained, and each item stored exactly once (idempotent) or at least once.
             let outbox = try partition.outbox()
             for item in outbox where item.state != .sent {
                 violations.append("\(prefix): outbox item \(item.clientMessageID) is \(item.state.rawValue), not sent (unseen)")
@@ -54,25 +64,24 @@ struct Checker {
             for item in outbox where item.state == .sent {
                 let stored = slot.server.messages.filter { $0.senderID == Simulation.userID && $0.payload == item.payload }.count
                 if stored == 0 { violations.append("\(prefix): \(item.clientMessageID) marked sent but the server never stored it") }
-                if extended && stored > 1 { violations.append("\(prefix): \(item.clientMessageID) stored \(stored) times on an idempotent server") }
-            }
-            for queued in simulation.userMessages where queued.server == slot.index {
-                if !outbox.contains(where: { $0.clientMessageID == queued.clientMessageID }) {
-                    violations.append("\(prefix): queued message \(queued.clientMessageID) is missing from the outbox (lost)")
+                if extensions.contains(.idempotentSend) && stored > 1 {
+                    violations.append("\(prefix): \(item.clientMessageID) stored \(stored) times on an idempotent server")
                 }
             }
+            for queued in slot.queued where !outbox.contains(where: { $0.clientMessageID == queued.clientMessageID }) {
+                violations.append("\(prefix): queued message \(queued.clientMessageID) is missing from the outbox (lost)")
+            }
             // Inbound: every message owed is stored, once, in order, in this partition only.
-            let dropped = Set(slot.server.droppedPushes.filter { $0.userID == Simulation.userID }.map(\.messageID))
             var stored: [String: Message] = [:]
+            var contents = Set<[UInt8]>()
             for conversation in try partition.conversations() {
                 let messages = try partition.messages(in: conversation.conversationID, limit: Int(Int32.max))
                 for (earlier, later) in zip(messages, messages.dropFirst()) where !(earlier.position < later.position) {
                     violations.append("\(prefix): \(conversation.conversationID) shows \(earlier.messageID) before \(later.messageID) (wrong order)")
                 }
-                var contents = Set<[UInt8]>()
                 for message in messages {
                     stored[message.messageID] = message
-                    if !contents.insert(Array(message.senderID.utf8) + [0] + message.payload).inserted {
+                    if !contents.insert(Self.contentKey(message.conversationID, message.senderID, message.payload)).inserted {
                         violations.append("\(prefix): \(message.messageID) duplicates an earlier message's content")
                     }
                     guard let original = slot.server.message(message.messageID) else {
@@ -82,32 +91,75 @@ struct Checker {
                     if original.payload != message.payload || original.conversationID != message.conversationID {
                         violations.append("\(prefix): \(message.messageID) differs from what the server stored")
                     }
+                    if original.isPoison { violations.append("\(prefix): \(message.messageID) is undecodable but was stored") }
                 }
             }
-            var legacyLosses = 0
-            for owed in slot.server.messagesOwed(to: Simulation.userID) where owed.senderID != Simulation.userID {
+            var losses = 0
+            for owed in slot.server.messagesOwed(to: Simulation.userID) where !owed.isPoison {
                 guard stored[owed.messageID] == nil else { continue }
-                if !extended || dropped.contains(owed.messageID) {
-                    legacyLosses += 1  // lost by the legacy server, not by the client
+                // A second copy of one send (a retry a server without idempotency stored again)
+                // is shown once, under the first copy's id.
+                if contents.contains(Self.contentKey(owed.conversationID, owed.senderID, owed.payload)) { continue }
+                if !history {
+                    // Without history only the pending push brings messages, and the user's own
+                    // messages are never pending for them.
+                    if owed.senderID != Simulation.userID { losses += 1 }
                 } else {
                     violations.append("\(prefix): message \(owed.messageID) in \(owed.conversationID) was lost")
                 }
             }
-            serverLosses += legacyLosses
-            // Gaps.
-            if extended {
+            serverLosses += losses
+            // Gaps and the cursor.
+            if history {
                 let open = try partition.openGaps()
                 if !open.isEmpty { violations.append("\(prefix): \(open.count) gap(s) left unfilled") }
-                let owedCount = UInt64(slot.server.messagesOwed(to: Simulation.userID).count)
-                let cursor = try partition.syncCursor()
-                if cursor.sequence != owedCount {
-                    violations.append("\(prefix): cursor at sequence \(cursor.sequence), the server is at \(owedCount)")
+                if extensions.contains(.sequence) {
+                    let owedCount = UInt64(slot.server.messagesOwed(to: Simulation.userID).count)
+                    let cursor = try partition.syncCursor()
+                    if cursor.sequence != owedCount {
+                        violations.append("\(prefix): cursor at sequence \(cursor.sequence), the server is at \(owedCount)")
+                    }
+                }
+            }
+            // Unread: every message from someone else that arrived after the conversation was
+            // last read.
+            for conversation in slot.conversations {
+                let arrivals = slot.observed.arrivals.dropFirst(slot.observed.readAt[conversation] ?? 0)
+                let expected = arrivals.filter { id in
+                    guard let message = slot.server.message(id) else { return false }
+                    return message.conversationID == conversation && message.senderID != Simulation.userID
+                }.count
+                let shown = try partition.conversation(conversation)?.unreadCount ?? 0
+                if shown != expected {
+                    violations.append("\(prefix): \(conversation) shows \(shown) unread, but \(expected) arrived since it was read")
                 }
             }
         } catch {
             violations.append("\(prefix): reading the partition failed: \(error)")
         }
         return violations
+    }
+
+    /// What the front end was told about the server, whether or not it is still there.
+    private func reports(_ slot: Simulation.ServerSlot, prefix: String) -> [String] {
+        var violations: [String] = []
+        for (id, count) in slot.observed.stored.sorted(by: { $0.key < $1.key }) where count > 1 {
+            violations.append("\(prefix): messagesStored named \(id) \(count) times")
+        }
+        let logins = slot.observed.shortLogins
+        var start = logins.startIndex
+        for end in logins.indices {
+            while logins[end].microseconds - logins[start].microseconds > Self.stormWindow { start += 1 }
+            if end - start + 1 > Self.stormLimit {
+                violations.append("\(prefix): \(end - start + 1) logins ended within \(Self.shortLogin / 1_000_000) s of authenticating in \(Self.stormWindow / 1_000_000) s, from \(logins[start]) (a reconnect storm)")
+                break
+            }
+        }
+        return violations
+    }
+
+    private static func contentKey(_ conversationID: String, _ senderID: String, _ payload: [UInt8]) -> [UInt8] {
+        Array(conversationID.utf8) + [0] + Array(senderID.utf8) + [0] + payload
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import OutpostStore
 import OutpostSync
 
@@ -44,7 +45,33 @@ extension Simulation {
         case .kill:
             kill()
         case .killAtWrite:
-            client?.store.faultInjector = .crash(atWrite: Int(max(fault.amount ?? 1, 1)))
+            client?.core.store.faultInjector = .crash(atWrite: Int(max(fault.amount ?? 1, 1)))
+        case .storageFailure:
+            let code: StoreError.Code = switch fault.error {
+            case "busy": .busy
+            case "io_error": .io
+            default: .diskFull
+            }
+            client?.core.store.faultInjector = .fail(atWrite: Int(max(fault.amount ?? 1, 1)), count: max(fault.count ?? 1, 1),
+                                                     with: .simulatedFailure(code))
+        case .poison:
+            for server in targets(fault) {
+                for _ in 0..<max(fault.amount ?? 1, 1) { postFromPeer(server, poison: true) }
+            }
+        case .redeliver:
+            for server in targets(fault) {
+                apply(slots[server].server.redeliver(to: Simulation.userID, times: Int(max(fault.amount ?? 3, 1))), server: server)
+            }
+        case .readdServer:
+            for server in targets(fault) { readdServer(server) }
+        case .corruptPartition:
+            for server in targets(fault) where !slots[server].removalRequested {
+                guard let id = slots[server].serverID else { continue }
+                // The wrapped keys become unreadable: the partition can no longer be opened.
+                _ = FileManager.default.createFile(atPath: dataDirectory + "/servers/" + id.hex + "/keys.json",
+                                               contents: Data("damaged".utf8))
+            }
+            kill()
         case .serverRestart:
             for server in targets(fault) { apply(slots[server].server.restart(), server: server) }
         case .clockStep:
@@ -60,8 +87,7 @@ extension Simulation {
             }
         case .removeServer:
             for server in targets(fault) where !slots[server].removalRequested {
-                slots[server].removalRequested = true
-                deliver(.removeRequested, to: server)
+                removeServer(server)
             }
         case .latency:
             for server in targets(fault) { slots[server].latency = Micros.milliseconds(fault.amount ?? 2_000) }
@@ -123,7 +149,7 @@ extension Simulation {
             slots[index].latency = Micros.milliseconds(scenario.network.latencyMilliseconds)
             slots[index].server.setRateLimit(perSecond: 30, burst: 10)
         }
-        client?.store.faultInjector = nil
+        client?.core.store.faultInjector = nil
         if client == nil { launch() }
         if !isForeground {
             isForeground = true
@@ -134,10 +160,10 @@ extension Simulation {
             for index in slots.indices { deliver(.reachabilityRestored, to: index) }
         }
         for index in slots.indices {
-            if client?.sessions[index]?.connectionState == .authFailed {
+            if client?.servers[index]?.status.connectionState == .authFailed {
                 queue.schedule(.renewToken(server: index), at: now.adding(microseconds: Micros.seconds(1)))
             }
-            deliver(.connectRequested, to: index)
+            deliver(.start(foreground: isForeground, reachable: isReachable), to: index)
         }
     }
 }
@@ -147,7 +173,8 @@ extension Simulation {
 enum SwarmFaults {
     static let kinds: [Scenario.FaultKind] = [
         .reset, .blackhole, .partition, .flap, .background, .unreachable, .kill, .killAtWrite, .serverRestart,
-        .outage, .clockStep, .sessionExpiry, .rateLimit, .burst, .latency,
+        .outage, .clockStep, .sessionExpiry, .rateLimit, .burst, .latency, .storageFailure, .poison, .redeliver,
+        .removeServer, .corruptPartition,
     ]
 
     static func draw(count servers: Int, duration: Int64, random: inout SplitMix64) -> [Scenario.Fault] {
@@ -169,9 +196,20 @@ enum SwarmFaults {
             case .burst: fault.amount = Int64(random.next() % 40) + 1
             case .latency: fault.amount = Int64(random.next() % 3_000) + 100
             case .flap: fault.count = Int(random.next() % 5) + 1
+            case .storageFailure:
+                fault.amount = Int64(random.next() % 20) + 1
+                fault.count = Int(random.next() % 3) + 1
+                fault.error = ["disk_full", "busy", "io_error"][Int(random.next() % 3)]
+            case .poison: fault.amount = Int64(random.next() % 3) + 1
+            case .redeliver: fault.amount = Int64(random.next() % 5) + 1
             default: break
             }
             faults.append(fault)
+            if kind == .removeServer {
+                // Added again while a slow connection of the removed server may still be opening.
+                faults.append(Scenario.Fault(atSeconds: fault.atSeconds + (random.nextDouble(in: 0.05...3) * 1000).rounded() / 1000,
+                                             kind: .readdServer, servers: unique))
+            }
         }
         return faults.sorted { ($0.atSeconds, $0.kind.rawValue) < ($1.atSeconds, $1.kind.rawValue) }
     }

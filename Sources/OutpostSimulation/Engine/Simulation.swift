@@ -1,13 +1,16 @@
 import Foundation
+@_spi(Simulation) import OutpostClientCore
 import OutpostStore
 import OutpostSync
+import OutpostWire
 
 /// The deterministic discrete-event simulation of one client and many Sovereign servers.
 ///
-/// It drives the real sync core (``ServerSession``) and the real encrypted store (SQLCipher
-/// files in a scratch directory) with virtual time, simulated servers and a simulated network.
-/// Everything random comes from one root seed, split per server and per subsystem; nothing reads
-/// a clock, and no `Dictionary` or `Set` order reaches behaviour or the trace.
+/// It drives the client core apps run (``ClientCore`` and one ``ServerCore`` per server, with
+/// the real encrypted store: SQLCipher files in a scratch directory) with virtual time,
+/// simulated servers and a simulated network. Everything random comes from one root seed,
+/// split per server and per subsystem; nothing reads a clock, and no `Dictionary` or `Set`
+/// order reaches behaviour or the trace.
 public final class Simulation {
     public struct Options: Sendable {
         public var seed: UInt64
@@ -26,7 +29,7 @@ public final class Simulation {
     }
 
     enum Event {
-        case clientTimer(server: Int, timer: SessionTimer, generation: UInt64)
+        case clientTimer(server: Int, process: UInt64, timer: ServerTimer)
         case transportOpened(server: Int, link: UInt64)
         case deliverToServer(server: Int, link: UInt64, bytes: [UInt8])
         case deliverToClient(server: Int, link: UInt64, bytes: [UInt8])
@@ -39,8 +42,14 @@ public final class Simulation {
         case flapToggle(fault: Int, remaining: Int)
         case peerPost(server: Int)
         case userSend
+        case userReads
+        case deviceOnline(server: Int, device: UInt64)
+        case devicePost(server: Int)
         case relaunch
         case renewToken(server: Int)
+        case removeUnavailable(server: Int)
+        case retryRemoval(server: Int)
+        case retryAdding(server: Int)
         case heal
         case end
 
@@ -63,6 +72,12 @@ public final class Simulation {
             case .renewToken: 15
             case .heal: 16
             case .end: 17
+            case .userReads: 18
+            case .deviceOnline: 19
+            case .devicePost: 20
+            case .removeUnavailable: 21
+            case .retryRemoval: 22
+            case .retryAdding: 23
             }
         }
     }
@@ -76,42 +91,67 @@ public final class Simulation {
         case down
     }
 
+    /// A connection on the simulated network: the core's handle, and which client process
+    /// (incarnation) opened it; a dead process's connections are never news to the next one.
+    struct Link {
+        let handle: ConnectionHandle
+        let process: UInt64
+    }
+
     struct ServerSlot {
         let index: Int
         let origin: ServerOrigin
         let server: SimulatedServer
-        let capabilities: ServerCapabilities
         var random: SplitMix64
         let peers: [String]
         let conversations: [String]
         var link: LinkState = .up
         var latency: Int64
         var jitter: Int64
-        /// Open transports: link id → the client's connection id.
-        var openLinks: [UInt64: ConnectionID] = [:]
+        var openLinks: [UInt64: Link] = [:]
         var lastDeliveryToClient: [UInt64: Timestamp] = [:]
         var lastDeliveryToServer: [UInt64: Timestamp] = [:]
         var removed = false
         var removalRequested = false
         var serverID: ServerID?
+        /// The user's other devices on this server (connections with no network behind them).
+        var devices: [UInt64] = []
+        /// What the client did for this server since it was (last) added: the checker's notes.
+        var observed = Observations()
+        /// Every message the user queued on this server since it was (last) added.
+        var queued: [(clientMessageID: String, payload: [UInt8])] = []
+
+        var extensions: ServerCapabilities { server.configuration.extensions }
+    }
+
+    /// What the simulated front end saw of one server, for the checker.
+    struct Observations {
+        /// How many times each message id was reported by `messagesStored`.
+        var stored: [String: Int] = [:]
+        /// Message ids in the order `messagesStored` reported them.
+        var arrivals: [String] = []
+        /// Per conversation: how many arrivals there were when the user last marked it read.
+        var readAt: [String: Int] = [:]
+        /// Message ids reported set aside.
+        var setAside: [String] = []
+        /// When the server last became Connected.
+        var connectedAt: Timestamp?
+        /// Logins that ended within ``Checker/shortLogin`` of authenticating.
+        var shortLogins: [Timestamp] = []
     }
 
     /// The client process: lost on a kill, rebuilt from disk on relaunch. A class, so that one
-    /// session's event never copies the other sessions.
+    /// server's input never copies the other servers' cores.
     final class ClientProcess {
         let incarnation: UInt64
-        let store: Store
-        var sessions: [ServerSession?]
-        var partitions: [Partition?]
-        var armedTimers: [[SessionTimer: UInt64]]
+        let core: ClientCore
+        /// Each slot's server core, `nil` where the server is removed or unavailable.
+        var servers: [ServerCore?]
 
-        init(incarnation: UInt64, store: Store, sessions: [ServerSession?], partitions: [Partition?],
-             armedTimers: [[SessionTimer: UInt64]]) {
+        init(incarnation: UInt64, core: ClientCore, servers: [ServerCore?]) {
             self.incarnation = incarnation
-            self.store = store
-            self.sessions = sessions
-            self.partitions = partitions
-            self.armedTimers = armedTimers
+            self.core = core
+            self.servers = servers
         }
     }
 
@@ -127,8 +167,8 @@ public final class Simulation {
     var trace: Trace
     var timeline: Timeline
     var faults: [Scenario.Fault] = []
-    var timerGeneration: UInt64 = 0
     var incarnations: UInt64 = 0
+    var nextLink: UInt64 = 0
     var isForeground = true
     var isReachable = true
     var backgroundGeneration: UInt64 = 0
@@ -136,8 +176,6 @@ public final class Simulation {
     var storageErrors: [String] = []
     var stats = Statistics()
     let masterKey: [UInt8]
-    /// Every message the user queued: client message id → server index.
-    var userMessages: [(clientMessageID: String, server: Int, payload: [UInt8])] = []
 
     public struct Statistics: Hashable, Sendable {
         public var events = 0
@@ -149,7 +187,18 @@ public final class Simulation {
         /// Messages a legacy server lost for good (a dropped push is never sent again).
         public var serverLosses = 0
         public var droppedPushes = 0
+        /// Writes the storage refused (injected disk full, busy, I/O error) while the process lived.
+        public var storageFailures = 0
+        /// Undecodable messages the client set aside.
+        public var messagesSetAside = 0
+        /// Servers the client could not open at launch and the user removed.
+        public var unavailableRemoved = 0
+        /// Servers removed and added again.
+        public var serversReadded = 0
     }
+
+    /// Virtual connection ids of the user's other devices start here, far from network links.
+    static let firstDevice: UInt64 = 1 << 62
 
     public init(scenario: Scenario, options: Options) {
         self.scenario = scenario
@@ -159,19 +208,14 @@ public final class Simulation {
         random = root.derived("engine")
         workloadRandom = root.derived("workload")
         var keyRandom = root.derived("master-key")
-        masterKey = (0..<32).map { _ in UInt8.random(in: 0...255, using: &keyRandom) }
+        masterKey = (0..<32).map { _ in UInt8(truncatingIfNeeded: keyRandom.next()) }
         trace = Trace(path: options.tracePath)
         timeline = Timeline(enabled: options.recordTimeline)
         var setupRandom = root.derived("setup")
         let configuration = scenario.servers
         for index in 0..<configuration.count {
-            let behaviour: ServerBehaviour
-            switch configuration.behaviour {
-            case "legacy": behaviour = .legacy
-            case "extended": behaviour = .extended
-            default: behaviour = setupRandom.nextDouble(in: 0...1) < (configuration.legacyFraction ?? 0.5) ? .legacy : .extended
-            }
-            var serverConfiguration = SimulatedServer.Configuration(behaviour: behaviour)
+            var serverConfiguration = SimulatedServer.Configuration(
+                extensions: Self.extensions(for: configuration, random: &setupRandom))
             if let skew = configuration.clockSkewSeconds, skew > 0 {
                 serverConfiguration.clockSkew = Int64(setupRandom.nextDouble(in: -Double(skew)...Double(skew)) * 1_000_000)
             }
@@ -182,12 +226,12 @@ public final class Simulation {
                 let conversationPeers = peers.isEmpty ? [] : [peers[number % peers.count]] + (number == 0 ? Array(peers.dropFirst()) : [])
                 server.createConversation(conversation, title: conversation, members: [Simulation.userID] + conversationPeers)
             }
+            let devices = (0..<(scenario.workload.otherDevices ?? 0)).map { Self.firstDevice + UInt64(index * 16 + $0) }
             slots.append(ServerSlot(
                 index: index, origin: try! ServerOrigin(parsing: "https://s\(index).sim.example"), server: server,
-                capabilities: ServerCapabilities(advertised: server.capabilities), random: root.derived("server-\(index)"),
-                peers: peers, conversations: conversations,
+                random: root.derived("server-\(index)"), peers: peers, conversations: conversations,
                 latency: Micros.milliseconds(scenario.network.latencyMilliseconds),
-                jitter: Micros.milliseconds(scenario.network.jitterMilliseconds)))
+                jitter: Micros.milliseconds(scenario.network.jitterMilliseconds), devices: devices))
         }
         faults = scenario.faults.sorted { $0.atSeconds < $1.atSeconds }
         if scenario.swarm {
@@ -197,6 +241,17 @@ public final class Simulation {
     }
 
     static let userID = "me"
+
+    /// The extensions server number `index` offers, as the scenario's `servers` say.
+    private static func extensions(for servers: Scenario.Servers, random: inout SplitMix64) -> ServerCapabilities {
+        if let names = servers.extensions { return ServerCapabilities(advertised: names) }
+        switch servers.behaviour {
+        case "legacy": return []
+        case "extended": return .all
+        case "any": return ServerCapabilities(rawValue: Int(random.next() % 8))
+        default: return random.nextDouble(in: 0...1) < (servers.legacyFraction ?? 0.5) ? [] : .all
+        }
+    }
 
     // MARK: Running
 
@@ -215,6 +270,8 @@ public final class Simulation {
         }
         schedulePeerPosts()
         scheduleUserSend()
+        scheduleUserReads()
+        scheduleDevices()
         queue.schedule(.heal, at: .seconds(scenario.durationSeconds))
         queue.schedule(.end, at: .seconds(scenario.durationSeconds + scenario.livenessSeconds))
         while let (time, event) = queue.pop() {
@@ -230,7 +287,7 @@ public final class Simulation {
         stats.droppedPushes = slots.reduce(0) { $0 + $1.server.droppedPushes.count }
         trace.record(now, server: nil, "end", "violations=\(violations.count)")
         trace.close()
-        client?.store.close()
+        client?.core.close()
         return SimulationResult(scenario: scenario.name, seed: options.seed, violations: violations, traceHash: trace.hash,
                                 statistics: stats, simulatedSeconds: Double(now.microseconds) / 1_000_000, timeline: timeline)
     }
@@ -239,7 +296,9 @@ public final class Simulation {
         switch event {
         case .clientTimer(let server, _, _), .transportOpened(let server, _), .deliverToServer(let server, _, _),
              .deliverToClient(let server, _, _), .closeToClient(let server, _, _), .closeToServer(let server, _),
-             .serverAuthDeadline(let server, _), .peerPost(let server), .renewToken(let server):
+             .serverAuthDeadline(let server, _), .peerPost(let server), .renewToken(let server),
+             .deviceOnline(let server, _), .devicePost(let server), .removeUnavailable(let server),
+             .retryRemoval(let server), .retryAdding(let server):
             server
         default:
             -1
@@ -248,30 +307,29 @@ public final class Simulation {
 
     private func dispatch(_ event: Event) {
         switch event {
-        case .clientTimer(let server, let timer, let generation):
-            guard let process = client, process.armedTimers[server][timer] == generation else { return }
-            process.armedTimers[server][timer] = nil
+        case .clientTimer(let server, let process, let timer):
+            guard process == client?.incarnation else { return }
             deliver(.timerFired(timer), to: server)
         case .transportOpened(let server, let link):
-            guard let connection = slots[server].openLinks[link] else { return }
+            guard let open = slots[server].openLinks[link] else { return }
             slots[server].server.connectionOpened(link, now: now)
             queue.schedule(.serverAuthDeadline(server: server, link: link), at: now.adding(microseconds: Micros.seconds(10)))
-            if linkIncarnation(link) == client?.incarnation {
-                deliver(.transportOpened(connection), to: server)
+            if open.process == client?.incarnation {
+                deliver(.connectionOpened(open.handle), to: server)
             }
         case .deliverToServer(let server, let link, let bytes):
             guard slots[server].openLinks[link] != nil, slots[server].link != .blackhole else { return }
             apply(slots[server].server.receive(bytes, on: link, now: now), server: server)
         case .deliverToClient(let server, let link, let bytes):
             slots[server].server.frameDelivered(link)
-            guard let connection = slots[server].openLinks[link], slots[server].link != .blackhole,
-                  linkIncarnation(link) == client?.incarnation else { return }
-            deliver(.received(connection, bytes), to: server)
+            guard let open = slots[server].openLinks[link], slots[server].link != .blackhole,
+                  open.process == client?.incarnation else { return }
+            deliver(.received(open.handle, bytes), to: server)
         case .closeToClient(let server, let link, let code):
-            guard let connection = slots[server].openLinks.removeValue(forKey: link) else { return }
+            guard let open = slots[server].openLinks.removeValue(forKey: link) else { return }
             slots[server].server.connectionClosed(link)
-            if linkIncarnation(link) == client?.incarnation {
-                deliver(.transportClosed(connection, code: code), to: server)
+            if open.process == client?.incarnation {
+                deliver(.connectionClosed(open.handle, code: code), to: server)
             }
         case .closeToServer(let server, let link):
             slots[server].openLinks.removeValue(forKey: link)
@@ -291,10 +349,22 @@ public final class Simulation {
             peerPost(server)
         case .userSend:
             userSend()
+        case .userReads:
+            userReads()
+        case .deviceOnline(let server, let device):
+            deviceOnline(device, on: server)
+        case .devicePost(let server):
+            devicePost(server)
         case .relaunch:
             relaunch()
         case .renewToken(let server):
             renewToken(server)
+        case .removeUnavailable(let server):
+            removeUnavailable(server)
+        case .retryRemoval(let server):
+            if slots[server].removalRequested, !slots[server].removed { removeServer(server) }
+        case .retryAdding(let server):
+            readdServer(server)
         case .heal:
             heal()
         case .end:
@@ -308,55 +378,60 @@ public final class Simulation {
         try FileManager.default.createDirectory(atPath: options.workDirectory, withIntermediateDirectories: true)
         let store = try Store.open(at: dataDirectory, keyProvider: RawKeyProvider(rawKey: masterKey),
                                    options: Store.Options(partitionPoolCapacity: scenario.client.poolCapacity))
-        let partitions = try store.addServers(slots.map(\.origin), now: now)
+        var setups: [ServerSetup] = []
         for index in slots.indices {
-            let partition = partitions[index]
-            try partition.setOwnUserID(Self.userID, now: now)
             let token = slots[index].server.issueToken(for: Self.userID, now: now, random: &slots[index].random)
-            try partition.setSessionToken(token, now: now)
-            try partition.setServerConfig(ServerConfig(name: slots[index].server.name, websocketURL: "wss://s\(index).sim.example/ws",
-                                                       capabilities: slots[index].server.capabilities), now: now)
-            slots[index].serverID = partition.id
+            setups.append(ServerSetup(origin: slots[index].origin, config: serverConfig(index), sessionToken: token,
+                                      ownUserID: Self.userID))
         }
+        let partitions = try store.addServers(setups, now: now)
+        for index in slots.indices { slots[index].serverID = partitions[index].id }
         store.close()
         launch()
+    }
+
+    func serverConfig(_ index: Int) -> ServerConfig {
+        ServerConfig(name: slots[index].server.name, websocketURL: "wss://s\(index).sim.example/ws",
+                     capabilities: slots[index].server.capabilities)
     }
 
     /// Starts the client process from what is on disk.
     func launch() {
         incarnations += 1
+        var configuration = ClientCore.Configuration()
+        configuration.store = Store.Options(partitionPoolCapacity: scenario.client.poolCapacity)
+        configuration.server.deliberateBug = scenario.client.deliberateBug
+        let core: ClientCore
         do {
-            let store = try Store.open(at: dataDirectory, keyProvider: RawKeyProvider(rawKey: masterKey),
-                                       options: Store.Options(partitionPoolCapacity: scenario.client.poolCapacity))
-            let process = ClientProcess(incarnation: incarnations, store: store, sessions: [], partitions: [],
-                                        armedTimers: Array(repeating: [:], count: slots.count))
-            var configuration = ServerSession.Configuration()
-            configuration.deliberateBug = scenario.client.deliberateBug
-            for slot in slots {
-                guard !slot.removed, let id = slot.serverID, let partition = try? store.partition(for: id) else {
-                    process.sessions.append(nil)
-                    process.partitions.append(nil)
-                    continue
-                }
-                try partition.returnAllInFlightToQueue(now: now)
-                let snapshot = try partition.sessionSnapshot()
-                var sessionRandom = slot.random.derived("session-\(incarnations)")
-                process.sessions.append(ServerSession(configuration: configuration, capabilities: slot.capabilities,
-                                                      snapshot: snapshot, seed: sessionRandom.next()))
-                process.partitions.append(partition)
-            }
-            client = process
-            trace.record(now, server: nil, "launch", "incarnation=\(incarnations)")
-            for index in slots.indices {
-                if isForeground == false { deliver(.appBackgrounded, to: index) }
-                if isReachable == false { deliver(.reachabilityLost, to: index) }
-                deliver(.connectRequested, to: index)
-                if slots[index].removalRequested, !slots[index].removed { deliver(.removeRequested, to: index) }
-            }
-        } catch where isSimulatedCrash(error) {
-            kill()
+            var seed = SplitMix64(seed: options.seed).derived("client-\(incarnations)")
+            core = try ClientCore(directory: dataDirectory, keyProvider: RawKeyProvider(rawKey: masterKey),
+                                  configuration: configuration, seed: seed.next())
         } catch {
             storageErrors.append("relaunch failed: \(error)")
+            return
+        }
+        var loaded: [ServerID: ServerCore] = [:]
+        for serverCore in core.loadServers(now: now) { loaded[serverCore.id] = serverCore }
+        let process = ClientProcess(incarnation: incarnations, core: core, servers: slots.map { slot in
+            slot.serverID.flatMap { loaded[$0] }
+        })
+        client = process
+        trace.record(now, server: nil, "launch", "incarnation=\(incarnations)")
+        let listed = Set(core.store.servers().map(\.id))
+        for index in slots.indices {
+            guard let id = slots[index].serverID else { continue }
+            if slots[index].removalRequested, !slots[index].removed, !listed.contains(id) {
+                // The store finished the removal when it opened.
+                slots[index].removed = true
+                trace.record(now, server: index, "removed", "at launch")
+            }
+            if core.unavailableServers.contains(where: { $0.id == id }) {
+                trace.record(now, server: index, "unavailable")
+                // The user sees the server listed as unavailable, with the reason, and removes it.
+                queue.schedule(.removeUnavailable(server: index), at: now.adding(microseconds: Micros.seconds(1)))
+            }
+            deliver(.start(foreground: isForeground, reachable: isReachable), to: index)
+            if slots[index].removalRequested, !slots[index].removed { removeServer(index) }
         }
     }
 
@@ -366,9 +441,9 @@ public final class Simulation {
         stats.kills += 1
         trace.record(now, server: nil, "kill", "incarnation=\(process.incarnation)")
         client = nil
-        process.store.close()
+        process.core.close()
         for index in slots.indices {
-            for link in slots[index].openLinks.keys.sorted() where linkIncarnation(link) == process.incarnation {
+            for link in slots[index].openLinks.keys.sorted() where slots[index].openLinks[link]?.process == process.incarnation {
                 queue.schedule(.closeToServer(server: index, link: link), at: now.adding(microseconds: slots[index].latency))
             }
         }
@@ -380,81 +455,77 @@ public final class Simulation {
         launch()
     }
 
-    /// Hands one event to server `index`'s session and carries out its effects in order.
-    func deliver(_ event: SessionEvent, to index: Int) {
-        guard let process = client, process.sessions[index] != nil else { return }
-        let effects = process.sessions[index]!.handle(event, now: now)
-        execute(effects, server: index)
+    /// Hands one input to server `index`'s core and carries out what it returns.
+    func deliver(_ input: ServerInput, to index: Int) {
+        guard let process = client, process.servers[index] != nil else { return }
+        let outputs = process.servers[index]!.handle(input, now: now)
+        perform(outputs, server: index)
     }
 
-    private func execute(_ effects: [SessionEffect], server index: Int) {
-        var pendingWrites: [PersistOperation] = []
-        for (position, effect) in effects.enumerated() {
-            guard let process = client else { return }  // killed half way: the rest never happens
-            if case .persist(let operation) = effect {
-                // Consecutive writes of one event are committed together.
-                pendingWrites.append(operation)
-                if position + 1 < effects.count, case .persist = effects[position + 1] { continue }
-                guard let partition = process.partitions[index] else { continue }
-                let writes = pendingWrites
-                pendingWrites.removeAll()
-                do {
-                    try partition.apply(writes, now: now)
-                } catch where isSimulatedCrash(error) {
-                    kill()
-                    return
-                } catch {
-                    storageErrors.append("server \(index): \(writes): \(error)")
-                    kill()
-                    return
-                }
-                continue
-            }
-            switch effect {
-            case .openTransport(let connection):
+    /// Carries out a core's outputs on the simulated network and clock, unless the process died
+    /// making them (a crash at a write: nothing after it happens).
+    func perform(_ outputs: [ServerOutput], server index: Int) {
+        guard let process = client else { return }
+        if process.core.store.hasCrashed {
+            kill()
+            return
+        }
+        for output in outputs {
+            switch output {
+            case .openConnection(let handle, _):
                 stats.connectionsOpened += 1
-                let link = (process.incarnation << 32) | connection.rawValue
                 guard slots[index].link == .up, isReachable, !slots[index].removed else { continue }  // times out
-                slots[index].openLinks[link] = connection
-                queue.schedule(.transportOpened(server: index, link: link), at: now.adding(microseconds: 2 * latency(index)))
-            case .closeTransport(let connection, _):
-                let link = (process.incarnation << 32) | connection.rawValue
-                if slots[index].openLinks.removeValue(forKey: link) != nil {
-                    queue.schedule(.closeToServer(server: index, link: link), at: now.adding(microseconds: latency(index)))
-                }
-            case .send(let connection, let bytes):
+                nextLink += 1
+                slots[index].openLinks[nextLink] = Link(handle: handle, process: process.incarnation)
+                queue.schedule(.transportOpened(server: index, link: nextLink), at: now.adding(microseconds: 2 * latency(index)))
+            case .closeConnection(let handle, _):
+                guard let link = self.link(of: handle, on: index, process: process.incarnation) else { continue }
+                slots[index].openLinks.removeValue(forKey: link)
+                queue.schedule(.closeToServer(server: index, link: link), at: now.adding(microseconds: latency(index)))
+            case .send(let handle, let bytes):
                 stats.framesSent += 1
-                let link = (process.incarnation << 32) | connection.rawValue
-                guard slots[index].openLinks[link] != nil, slots[index].link == .up else { continue }
+                guard let link = self.link(of: handle, on: index, process: process.incarnation), slots[index].link == .up else { continue }
                 let at = max(now.adding(microseconds: latency(index)), slots[index].lastDeliveryToServer[link] ?? .zero)
                 slots[index].lastDeliveryToServer[link] = at
                 queue.schedule(.deliverToServer(server: index, link: link, bytes: bytes), at: at)
             case .setTimer(let timer, let at):
-                timerGeneration += 1
-                process.armedTimers[index][timer] = timerGeneration
-                queue.schedule(.clientTimer(server: index, timer: timer, generation: timerGeneration), at: max(at, now))
-            case .cancelTimer(let timer):
-                process.armedTimers[index][timer] = nil
-            case .persist:
-                break  // handled above
-            case .notify(let notification):
-                notify(notification, server: index)
+                queue.schedule(.clientTimer(server: index, process: process.incarnation, timer: timer), at: max(at, now))
+            case .cancelTimer:
+                break  // a timer that fires anyway is ignored by the core
+            case .event(let event):
+                observe(event, server: index)
+            case .conversationsChanged:
+                break
             }
         }
     }
 
-    private func notify(_ notification: SessionNotification, server index: Int) {
-        switch notification {
+    private func link(of handle: ConnectionHandle, on index: Int, process: UInt64) -> UInt64? {
+        slots[index].openLinks.first { $0.value.handle == handle && $0.value.process == process }?.key
+    }
+
+    /// What the simulated front end does with an event: the trace, the timeline, the checker's
+    /// notes, and a user's reactions (signing in again, removing an unavailable server).
+    private func observe(_ event: OutpostEvent.Kind, server index: Int) {
+        switch event {
         case .connectionStateChanged(let state):
             trace.record(now, server: index, "state", state.rawValue)
             timeline.state(index, state, at: now)
+            if state == .connected {
+                slots[index].observed.connectedAt = now
+            } else if let connectedAt = slots[index].observed.connectedAt {
+                slots[index].observed.connectedAt = nil
+                if now.microseconds - connectedAt.microseconds < Checker.shortLogin {
+                    slots[index].observed.shortLogins.append(connectedAt)
+                }
+            }
         case .authFailed(let reason):
             trace.record(now, server: index, "authFailed", reason)
             // The front end signs in again a little later (a new token from a passkey login).
             queue.schedule(.renewToken(server: index), at: now.adding(microseconds: Micros.seconds(60)))
         case .outboxItemSent(let clientMessageID, _):
             trace.record(now, server: index, "sent", clientMessageID)
-            timeline.queueDepth(index, client?.sessions[index]?.pendingOutboxCount ?? 0, at: now)
+            timeline.queueDepth(index, client?.servers[index]?.status.pendingOutboxCount ?? 0, at: now)
         case .outboxItemFailed(let clientMessageID, let failure):
             trace.record(now, server: index, "failed", "\(clientMessageID) \(failure.reason)")
         case .outboxItemExpired(let clientMessageID):
@@ -465,42 +536,77 @@ public final class Simulation {
         case .gapFilled(let id):
             trace.record(now, server: index, "gapFilled", "\(id)")
             timeline.gap(index, open: false, at: now)
-        case .readyForRemoval:
-            finishRemoval(index)
-        case .messagesStored, .delivered, .presence, .caughtUp, .frame:
+        case .messagesStored(let ids):
+            for id in ids {
+                slots[index].observed.stored[id, default: 0] += 1
+                slots[index].observed.arrivals.append(id)
+            }
+        case .messageSetAside(let messageID, _):
+            stats.messagesSetAside += 1
+            trace.record(now, server: index, "setAside", messageID ?? "?")
+            if let messageID { slots[index].observed.setAside.append(messageID) }
+        case .storageFailed(let reason):
+            stats.storageFailures += 1
+            trace.record(now, server: index, "storageFailed", reason)
+        default:
             break
         }
     }
 
-    private func finishRemoval(_ index: Int) {
+    /// Removes server `index`: its core stops, then its partition is destroyed.
+    func removeServer(_ index: Int) {
         guard let process = client, let id = slots[index].serverID else { return }
+        slots[index].removalRequested = true
+        deliver(.remove, to: index)
+        guard client === process else { return }
         do {
-            try process.store.removeServer(id)
+            try process.core.removeServer(id)
             slots[index].removed = true
-            client?.sessions[index] = nil
-            client?.partitions[index] = nil
+            process.servers[index] = nil
             trace.record(now, server: index, "removed")
-        } catch where isSimulatedCrash(error) {
-            kill()
         } catch {
-            storageErrors.append("removing server \(index): \(error)")
+            if process.core.store.hasCrashed { return kill() }
+            // The user is told why (a full disk …) and tries again a little later.
+            trace.record(now, server: index, "removalFailed", error.description)
+            queue.schedule(.retryRemoval(server: index), at: now.adding(microseconds: Micros.seconds(5)))
         }
     }
 
-    private func renewToken(_ index: Int) {
-        guard !slots[index].removed, let process = client, let partition = process.partitions[index],
-              process.sessions[index]?.connectionState == .authFailed else { return }
+    /// The user adds a removed server again: a new sign-in, a new partition.
+    func readdServer(_ index: Int) {
+        guard let process = client, slots[index].removed else { return }
         let token = slots[index].server.issueToken(for: Self.userID, now: now, random: &slots[index].random)
         do {
-            try partition.setSessionToken(token, now: now)
-        } catch where isSimulatedCrash(error) {
-            kill()
-            return
+            let core = try process.core.addServer(slots[index].origin, config: serverConfig(index),
+                                                  signIn: ServerSignIn(sessionToken: token, userID: Self.userID), now: now)
+            process.servers[index] = core
+            slots[index].removed = false
+            slots[index].removalRequested = false
+            slots[index].observed = Observations()
+            slots[index].queued = []
+            stats.serversReadded += 1
+            trace.record(now, server: index, "readded")
+            deliver(.start(foreground: isForeground, reachable: isReachable), to: index)
         } catch {
-            storageErrors.append("server \(index): storing a token: \(error)")
-            return
+            if process.core.store.hasCrashed { return kill() }
+            trace.record(now, server: index, "addingFailed", error.description)
+            queue.schedule(.retryAdding(server: index), at: now.adding(microseconds: Micros.seconds(5)))
         }
-        deliver(.sessionTokenUpdated(token), to: index)
+    }
+
+    private func removeUnavailable(_ index: Int) {
+        guard let process = client, let id = slots[index].serverID,
+              process.core.unavailableServers.contains(where: { $0.id == id }) else { return }
+        stats.unavailableRemoved += 1
+        removeServer(index)
+    }
+
+    private func renewToken(_ index: Int) {
+        guard !slots[index].removed, let process = client,
+              process.servers[index]?.status.connectionState == .authFailed else { return }
+        let token = slots[index].server.issueToken(for: Self.userID, now: now, random: &slots[index].random)
+        let outcome = process.servers[index]!.updateSessionToken(token, now: now)
+        perform(outcome.outputs, server: index)
     }
 
     // MARK: Network
@@ -510,12 +616,15 @@ public final class Simulation {
         return slots[index].latency + jitter
     }
 
-    func linkIncarnation(_ link: UInt64) -> UInt64 { link >> 32 }
-
-    /// Server outputs go onto the network.
+    /// Server outputs go onto the network (or to the user's other devices, which have none).
     func apply(_ outputs: [SimulatedServer.Output], server index: Int) {
         for output in outputs {
             switch output {
+            case .send(let link, let bytes) where link >= Self.firstDevice:
+                deviceReceived(bytes, on: link, server: index)
+            case .close(let link, _) where link >= Self.firstDevice:
+                // A naive client: back a second later.
+                if !healed { queue.schedule(.deviceOnline(server: index, device: link), at: now.adding(microseconds: Micros.seconds(1))) }
             case .send(let link, let bytes):
                 guard slots[index].openLinks[link] != nil, slots[index].link == .up else { continue }
                 let at = max(now.adding(microseconds: latency(index)), slots[index].lastDeliveryToClient[link] ?? .zero)
@@ -532,17 +641,56 @@ public final class Simulation {
     /// Every connection of server `index` drops at once (both sides see it).
     func resetLinks(of index: Int, notifyClient: Bool) {
         for link in slots[index].openLinks.keys.sorted() {
-            let connection = slots[index].openLinks.removeValue(forKey: link)!
+            let open = slots[index].openLinks.removeValue(forKey: link)!
             slots[index].server.connectionClosed(link)
-            if notifyClient, linkIncarnation(link) == client?.incarnation {
-                deliver(.transportClosed(connection, code: nil), to: index)
+            if notifyClient, open.process == client?.incarnation {
+                deliver(.connectionClosed(open.handle, code: nil), to: index)
             }
         }
     }
 
+    // MARK: The user's other devices
+
+    private func scheduleDevices() {
+        for index in slots.indices {
+            for device in slots[index].devices { queue.schedule(.deviceOnline(server: index, device: device), at: now) }
+        }
+        guard (scenario.workload.otherDeviceMessagesPerHour ?? 0) > 0, !slots.isEmpty else { return }
+        for index in slots.indices where !slots[index].devices.isEmpty {
+            queue.schedule(.devicePost(server: index),
+                           at: now.adding(microseconds: exponentialDelay(perHour: scenario.workload.otherDeviceMessagesPerHour!)))
+        }
+    }
+
+    private func deviceOnline(_ device: UInt64, on index: Int) {
+        apply(slots[index].server.attachDevice(device, for: Self.userID, now: now), server: index)
+    }
+
+    /// The other device reads every message pushed to it.
+    private func deviceReceived(_ bytes: [UInt8], on device: UInt64, server index: Int) {
+        slots[index].server.frameDelivered(device)
+        guard let envelope = try? WireCodec.decodeServerEnvelope(bytes), envelope.requestID.isEmpty,
+              case .messageReceive(let message) = envelope.frame else { return }
+        apply(slots[index].server.acknowledge(message.messageID, by: Self.userID), server: index)
+    }
+
+    private func devicePost(_ index: Int) {
+        guard !healed else { return }
+        defer {
+            queue.schedule(.devicePost(server: index),
+                           at: now.adding(microseconds: exponentialDelay(perHour: scenario.workload.otherDeviceMessagesPerHour ?? 1)))
+        }
+        guard let device = slots[index].devices.first, !slots[index].conversations.isEmpty else { return }
+        let conversation = slots[index].conversations[Int(workloadRandom.next() % UInt64(slots[index].conversations.count))]
+        stats.peerMessages += 1
+        let payload = Array("device:\(index):\(stats.peerMessages)".utf8)
+        apply(slots[index].server.devicePost(on: device, conversationID: conversation, payload: payload,
+                                             clientMessageID: "device-\(index)-\(stats.peerMessages)", now: now), server: index)
+    }
+
     // MARK: Workload
 
-    private func exponentialDelay(perHour rate: Double) -> Int64 {
+    func exponentialDelay(perHour rate: Double) -> Int64 {
         let unit = max(workloadRandom.nextDouble(in: 0...1), 1e-9)
         return Int64(-log(unit) * 3600 / rate * 1_000_000)
     }
@@ -559,13 +707,18 @@ public final class Simulation {
         queue.schedule(.userSend, at: now.adding(microseconds: exponentialDelay(perHour: scenario.workload.userMessagesPerHour)))
     }
 
+    private func scheduleUserReads() {
+        guard let rate = scenario.workload.readsPerHour, rate > 0 else { return }
+        queue.schedule(.userReads, at: now.adding(microseconds: exponentialDelay(perHour: rate)))
+    }
+
     private func peerPost(_ index: Int) {
         guard !healed else { return }
         postFromPeer(index)
         queue.schedule(.peerPost(server: index), at: now.adding(microseconds: exponentialDelay(perHour: scenario.workload.peerMessagesPerHour)))
     }
 
-    func postFromPeer(_ index: Int) {
+    func postFromPeer(_ index: Int, poison: Bool = false) {
         guard !slots[index].peers.isEmpty, !slots[index].conversations.isEmpty else { return }
         let conversation = slots[index].conversations[Int(workloadRandom.next() % UInt64(slots[index].conversations.count))]
         let members = slots[index].server.members(of: conversation).filter { $0 != Self.userID }
@@ -573,7 +726,8 @@ public final class Simulation {
         let sender = members[Int(workloadRandom.next() % UInt64(members.count))]
         stats.peerMessages += 1
         let payload = Array("peer:\(index):\(stats.peerMessages)".utf8)
-        apply(slots[index].server.peerPost(from: sender, conversationID: conversation, payload: payload, now: now), server: index)
+        apply(slots[index].server.peerPost(from: sender, conversationID: conversation, payload: payload, now: now, poison: poison),
+              server: index)
         if scenario.workload.otherDeviceReads == true { slots[index].server.acknowledgeEverything(for: Self.userID) }
     }
 
@@ -581,31 +735,41 @@ public final class Simulation {
         guard !healed else { return }
         defer { scheduleUserSend() }
         guard let process = client else { return }
-        let candidates = slots.indices.filter { !slots[$0].removed && !slots[$0].removalRequested && !slots[$0].conversations.isEmpty }
+        let candidates = slots.indices.filter {
+            !slots[$0].removed && !slots[$0].removalRequested && !slots[$0].conversations.isEmpty && process.servers[$0] != nil
+        }
         guard !candidates.isEmpty else { return }
         let index = candidates[Int(workloadRandom.next() % UInt64(candidates.count))]
-        guard let partition = process.partitions[index] else { return }
         let conversation = slots[index].conversations[Int(workloadRandom.next() % UInt64(slots[index].conversations.count))]
         stats.messagesQueued += 1
         let clientMessageID = String(format: "%016llX-%06d", UInt64(bitPattern: now.microseconds), stats.messagesQueued)
         let payload = Array("user:\(clientMessageID)".utf8)
-        do {
-            let item = try partition.enqueue(conversationID: conversation, messageType: "text", payload: payload,
-                                             clientMessageID: clientMessageID, now: now, lifespanSeconds: 30 * 24 * 3600)
-            userMessages.append((clientMessageID, index, payload))
+        let outcome = process.servers[index]!.send(payload, to: conversation, lifespan: Micros.seconds(30 * 24 * 3600),
+                                                   clientMessageID: clientMessageID, now: now)
+        if case .success = outcome.result {
+            slots[index].queued.append((clientMessageID, payload))
             trace.record(now, server: index, "enqueued", clientMessageID)
-            deliver(.enqueued(item), to: index)
-            timeline.queueDepth(index, client?.sessions[index]?.pendingOutboxCount ?? 0, at: now)
-        } catch where isSimulatedCrash(error) {
-            kill()
-        } catch {
-            storageErrors.append("enqueue on server \(index): \(error)")
         }
+        perform(outcome.outputs, server: index)
+        timeline.queueDepth(index, client?.servers[index]?.status.pendingOutboxCount ?? 0, at: now)
     }
-}
 
-func isSimulatedCrash(_ error: any Error) -> Bool {
-    (error as? StoreError)?.code == .simulatedCrash
+    /// The user opens a conversation and reads everything in it.
+    private func userReads() {
+        guard !healed else { return }
+        defer { scheduleUserReads() }
+        guard let process = client else { return }
+        let candidates = slots.indices.filter { process.servers[$0] != nil && !slots[$0].conversations.isEmpty }
+        guard !candidates.isEmpty else { return }
+        let index = candidates[Int(workloadRandom.next() % UInt64(candidates.count))]
+        let conversation = slots[index].conversations[Int(workloadRandom.next() % UInt64(slots[index].conversations.count))]
+        let outcome = process.servers[index]!.markRead(conversation, upTo: nil, now: now)
+        if case .success = outcome.result {
+            slots[index].observed.readAt[conversation] = slots[index].observed.arrivals.count
+            trace.record(now, server: index, "read", conversation)
+        }
+        perform(outcome.outputs, server: index)
+    }
 }
 
 /// What one run produced.

@@ -1,6 +1,7 @@
 import Foundation
 import OutpostJSONSchema
 import OutpostSchemas
+@_spi(Simulation) import OutpostClientCore
 import OutpostSync
 
 /// A simulation scenario: servers, network, workload and a fault schedule. Scenario files live
@@ -22,15 +23,20 @@ public struct Scenario: Codable, Hashable, Sendable {
 
     public struct Servers: Codable, Hashable, Sendable {
         public var count: Int
-        /// `legacy`, `extended`, or `mixed` (a `legacyFraction` of the servers are legacy).
+        /// `legacy`, `extended`, `mixed` (a `legacyFraction` of the servers are legacy, the
+        /// others extended) or `any` (each server offers a subset of the extensions drawn from
+        /// the seed: none, some or all).
         public var behaviour: String
         public var legacyFraction: Double?
+        /// When present, every server offers exactly these extensions (`idempotent-send`,
+        /// `history`, `sequence`), whatever `behaviour` says.
+        public var extensions: [String]?
         public var peersPerServer: Int
         public var conversationsPerServer: Int
         public var clockSkewSeconds: Int64?
 
         enum CodingKeys: String, CodingKey {
-            case count, behaviour
+            case count, behaviour, extensions
             case legacyFraction = "legacy_fraction"
             case peersPerServer = "peers_per_server"
             case conversationsPerServer = "conversations_per_server"
@@ -56,18 +62,29 @@ public struct Scenario: Codable, Hashable, Sendable {
         /// The user's other device reads (acknowledges) every message as it arrives, so nothing
         /// stays pending for this device: it must catch up from history.
         public var otherDeviceReads: Bool?
+        /// The user's other devices on every server: online all the time, acknowledging every
+        /// message pushed to them. One closed with 4003 (too many connections) comes back after
+        /// a second, as a naive client would.
+        public var otherDevices: Int?
+        /// Messages the user writes from another device, per server and hour.
+        public var otherDeviceMessagesPerHour: Double?
+        /// How often, per hour, the user opens a conversation and reads it.
+        public var readsPerHour: Double?
 
         enum CodingKeys: String, CodingKey {
             case peerMessagesPerHour = "peer_messages_per_hour"
             case userMessagesPerHour = "user_messages_per_hour"
             case otherDeviceReads = "other_device_reads"
+            case otherDevices = "other_devices"
+            case otherDeviceMessagesPerHour = "other_device_messages_per_hour"
+            case readsPerHour = "reads_per_hour"
         }
     }
 
     public struct Client: Codable, Hashable, Sendable {
         public var poolCapacity: Int
         /// Test only: a deliberately broken client, to prove the checker catches it.
-        public var deliberateBug: DeliberateBug?
+        @_spi(Simulation) public var deliberateBug: DeliberateBug?
 
         enum CodingKeys: String, CodingKey {
             case poolCapacity = "pool_capacity"
@@ -82,23 +99,28 @@ public struct Scenario: Codable, Hashable, Sendable {
         /// Which servers (indices); `nil` means all, where the kind applies to servers.
         public var servers: [Int]?
         public var durationSeconds: Double?
-        /// `clock_step`: how far the clock moves; `burst`: how many messages; `kill_at_write`: which write.
+        /// `clock_step`: how far the clock moves; `burst`: how many messages; `kill_at_write`
+        /// and `storage_failure`: which write; `poison`: how many messages; `redeliver`: how
+        /// many times over.
         public var amount: Int64?
-        /// `flap`: how many down/up cycles.
+        /// `flap`: how many down/up cycles; `storage_failure`: how many writes in a row fail.
         public var count: Int?
+        /// `storage_failure`: `disk_full`, `busy` or `io_error`.
+        public var error: String?
 
         public init(atSeconds: Double, kind: FaultKind, servers: [Int]? = nil, durationSeconds: Double? = nil,
-                    amount: Int64? = nil, count: Int? = nil) {
+                    amount: Int64? = nil, count: Int? = nil, error: String? = nil) {
             self.atSeconds = atSeconds
             self.kind = kind
             self.servers = servers
             self.durationSeconds = durationSeconds
             self.amount = amount
             self.count = count
+            self.error = error
         }
 
         enum CodingKeys: String, CodingKey {
-            case kind, servers, amount, count
+            case kind, servers, amount, count, error
             case atSeconds = "at_seconds"
             case durationSeconds = "duration_seconds"
         }
@@ -139,6 +161,18 @@ public struct Scenario: Codable, Hashable, Sendable {
         case latency
         /// Discovery of a server being added fails (it is retried).
         case discoveryFailure = "discovery_failure"
+        /// The `amount`-th storage write from now (and the `count - 1` after it) fails as the
+        /// `error` says; the process lives on.
+        case storageFailure = "storage_failure"
+        /// Peers write `amount` messages that reach the user as frames no decoder accepts.
+        case poison
+        /// Servers push everything they already delivered to the user again, `amount` times.
+        case redeliver
+        /// The user adds servers removed earlier again (a new partition, a new sign-in).
+        case readdServer = "readd_server"
+        /// A server's partition is damaged on disk and the app relaunches: the server is
+        /// unavailable, and the user removes it.
+        case corruptPartition = "corrupt_partition"
     }
 
     enum CodingKeys: String, CodingKey {

@@ -3,7 +3,8 @@ import OutpostStore
 import OutpostSync
 import OutpostWire
 
-/// How a simulated server behaves.
+/// How a simulated server behaves: the two presets. A server can also offer any other subset
+/// of the extensions (``SimulatedServer/Configuration/init(extensions:)``).
 public enum ServerBehaviour: String, Hashable, Sendable, Codable, CaseIterable {
     /// The base protocol only: pending push on authentication, no deduplication, wall-clock
     /// timestamps, and the 256-slot send buffer that silently drops pushes (PROTOCOL.md §5).
@@ -12,13 +13,29 @@ public enum ServerBehaviour: String, Hashable, Sendable, Codable, CaseIterable {
     case extended
 }
 
+extension ServerCapabilities {
+    /// `legacy`, `extended`, or the extensions offered (`history+sequence` …).
+    public var behaviourName: String {
+        if isEmpty { return ServerBehaviour.legacy.rawValue }
+        if self == .all { return ServerBehaviour.extended.rawValue }
+        return extensionNames.joined(separator: "+")
+    }
+
+    /// The capability names of the extensions, in a fixed order.
+    public var extensionNames: [String] {
+        [(ServerCapabilities.idempotentSend, "idempotent-send"), (.history, "history"), (.sequence, "sequence")]
+            .filter { contains($0.0) }.map(\.1)
+    }
+}
+
 /// A Sovereign server, simulated, speaking PROTOCOL.md to simulated connections. Sans-IO like
 /// the client core: it takes frames with an explicit `now` and returns what to send or close.
 ///
 /// The server's stored messages are the ground truth the checker compares the client against.
 public final class SimulatedServer {
     public struct Configuration: Hashable, Sendable {
-        public var behaviour: ServerBehaviour
+        /// The extensions the server offers; none is a legacy server.
+        public var extensions: ServerCapabilities
         /// Server wall clock minus simulated time, in µs.
         public var clockSkew: Int64 = 0
         /// Frames a connection can have queued before a push is dropped (legacy weakness).
@@ -30,7 +47,16 @@ public final class SimulatedServer {
         /// The largest `encrypted_payload` accepted; larger sends get ERROR 3003.
         public var maxPayloadBytes = WireCodec.maxOutboundPayloadBytes
 
-        public init(behaviour: ServerBehaviour) { self.behaviour = behaviour }
+        public init(behaviour: ServerBehaviour) {
+            extensions = behaviour == .extended ? .all : []
+        }
+
+        public init(extensions: ServerCapabilities) {
+            self.extensions = extensions
+        }
+
+        /// `legacy`, `extended`, or the extensions offered.
+        public var behaviourName: String { extensions.behaviourName }
     }
 
     /// What the server does to the network.
@@ -48,6 +74,8 @@ public final class SimulatedServer {
         public let payload: [UInt8]
         public let messageType: String
         public let clientMessageID: String
+        /// Sent as a frame no decoder accepts (a string field that is not UTF-8).
+        public let isPoison: Bool
     }
 
     private struct Connection {
@@ -66,10 +94,11 @@ public final class SimulatedServer {
 
     public let name: String
     public private(set) var configuration: Configuration
-    public var capabilities: [String] {
-        configuration.behaviour == .extended ? ["mls", "passkey", "idempotent-send", "history", "sequence"] : ["mls", "passkey"]
-    }
-    private var isExtended: Bool { configuration.behaviour == .extended }
+    public var capabilities: [String] { ["mls", "passkey"] + configuration.extensions.extensionNames }
+    private var offersIdempotency: Bool { configuration.extensions.contains(.idempotentSend) }
+    /// With `history`: timestamps strictly increase, and pending ends on the recipient's ACK.
+    private var offersHistory: Bool { configuration.extensions.contains(.history) }
+    private var offersSequence: Bool { configuration.extensions.contains(.sequence) }
 
     // Durable state: survives restarts.
     public private(set) var messages: [StoredMessage] = []
@@ -210,7 +239,7 @@ public final class SimulatedServer {
             return messageSend(send, from: userID, on: id, requestID: requestID, now: now)
         case .messageAck(let ack):
             return acknowledge(ack.messageID, by: userID, now: now)
-        case .historyRequest(let request) where isExtended:
+        case .historyRequest(let request) where offersHistory:
             return history(request, for: userID, on: id, requestID: requestID)
         case .mlsKeyPackageUpload(let upload):
             keyPackages[userID] = [UInt8](upload.keyPackageData)
@@ -238,25 +267,74 @@ public final class SimulatedServer {
             return frame(id, requestID, .authError(AuthError.with { $0.errorCode = 1002; $0.message = "session expired" }))
                 + [.close(connection: id, code: 4004)]
         }
-        connections[id]!.userID = session.userID
-        connections[id]!.authenticatedAt = now
-        var outputs = frame(id, requestID, .authSuccess(AuthSuccess.with {
+        let success = frame(id, requestID, .authSuccess(AuthSuccess.with {
             $0.userID = session.userID
             $0.username = session.userID
         }))
+        return success + established(id, userID: session.userID, now: now)
+    }
+
+    /// `id` is authenticated as `userID`: the connection limit, then the pending push.
+    private func established(_ id: UInt64, userID: String, now: Timestamp) -> [Output] {
+        connections[id]!.userID = userID
+        connections[id]!.authenticatedAt = now
+        var outputs: [Output] = []
         // At most five authenticated connections per user: the oldest goes.
-        let mine = connectionIDs(of: session.userID)
+        let mine = connectionIDs(of: userID)
         if mine.count > configuration.maxConnectionsPerUser, let oldest = mine.first {
             connections.removeValue(forKey: oldest)
             outputs.append(.close(connection: oldest, code: 4003))
         }
         // The pending push, oldest (server_timestamp, message_id) first.
-        let due = (pending[session.userID] ?? []).sorted { lhs, rhs in
+        let due = (pending[userID] ?? []).sorted { lhs, rhs in
             let a = messages[lhs], b = messages[rhs]
             return a.serverTimestamp != b.serverTimestamp ? a.serverTimestamp < b.serverTimestamp : a.messageID < b.messageID
         }
         for index in due {
-            outputs += push(index, to: session.userID, on: id)
+            outputs += push(index, to: userID, on: id)
+        }
+        return outputs
+    }
+
+    // MARK: The user's other devices
+
+    /// Another device of `userID` comes online on connection `device` (no network behind it):
+    /// it is authenticated at once, counts towards the connection limit (the oldest connection
+    /// may be closed with 4003) and gets the pending push.
+    public func attachDevice(_ device: UInt64, for userID: String, now: Timestamp) -> [Output] {
+        connectionOpened(device, now: now)
+        return established(device, userID: userID, now: now)
+    }
+
+    /// A device read a message: its MESSAGE_ACK (ends "pending" for the user on a server with
+    /// `history`; tells the sender).
+    public func acknowledge(_ messageID: String, by userID: String) -> [Output] {
+        acknowledge(messageID, by: userID, now: .zero)
+    }
+
+    /// The user writes from another device (connection `device`): stored, echoed to that
+    /// device, pushed to the user's other connections and the other members.
+    public func devicePost(on device: UInt64, conversationID: String, payload: [UInt8], clientMessageID: String,
+                           now: Timestamp) -> [Output] {
+        guard let userID = connections[device]?.userID else { return [] }
+        let send = MessageSend.with {
+            $0.conversationID = conversationID
+            $0.encryptedPayload = Data(payload)
+            $0.messageType = "text"
+            $0.clientMessageID = clientMessageID
+        }
+        return messageSend(send, from: userID, on: device, requestID: "d\(device)-\(clientMessageID)", now: now)
+    }
+
+    /// A redelivery storm: every message already delivered to `userID` (the newest `limit`) is
+    /// pushed again, `times` times over, to each of the user's connections.
+    public func redeliver(to userID: String, times: Int, limit: Int = 200) -> [Output] {
+        let delivered = (deliveries[userID] ?? []).suffix(limit).map(\.messageIndex).filter { messages[$0].senderID != userID }
+        var outputs: [Output] = []
+        for _ in 0..<max(times, 1) {
+            for connection in connectionIDs(of: userID) {
+                for index in delivered { outputs += messageFrame(connection, "", index, for: userID) }
+            }
         }
         return outputs
     }
@@ -280,12 +358,12 @@ public final class SimulatedServer {
             // What real servers send for a conversation the user is not in.
             return reply(id, requestID, .error(ErrorPayload.with { $0.code = 4001; $0.message = "group not found" }))
         }
-        if isExtended, !send.clientMessageID.isEmpty, let original = idempotency[userID]?[send.clientMessageID] {
+        if offersIdempotency, !send.clientMessageID.isEmpty, let original = idempotency[userID]?[send.clientMessageID] {
             // Already stored: the original echo, nothing new.
-            return reply(id, requestID, .messageReceive(receive(original, for: userID)))
+            return messageFrame(id, requestID, original, for: userID)
         }
         let index = store(send, from: userID, members: conversationMembers, now: now)
-        var outputs = reply(id, requestID, .messageReceive(receive(index, for: userID)))
+        var outputs = messageFrame(id, requestID, index, for: userID)
         // Other online members, the sender's other connections included.
         for member in conversationMembers {
             for other in connectionIDs(of: member) where other != id {
@@ -295,15 +373,17 @@ public final class SimulatedServer {
         return outputs
     }
 
-    /// A peer on this server writes into a conversation (the workload's hand).
-    public func peerPost(from senderID: String, conversationID: String, payload: [UInt8], now: Timestamp) -> [Output] {
+    /// A peer on this server writes into a conversation (the workload's hand). A poison
+    /// message is sent, every time, as a frame no decoder accepts.
+    public func peerPost(from senderID: String, conversationID: String, payload: [UInt8], now: Timestamp,
+                         poison: Bool = false) -> [Output] {
         guard let conversationMembers = members[conversationID] else { return [] }
         let send = MessageSend.with {
             $0.conversationID = conversationID
             $0.encryptedPayload = Data(payload)
             $0.messageType = "text"
         }
-        let index = store(send, from: senderID, members: conversationMembers, now: now)
+        let index = store(send, from: senderID, members: conversationMembers, now: now, poison: poison)
         var outputs: [Output] = []
         for member in conversationMembers where member != senderID {
             for connection in connectionIDs(of: member) {
@@ -313,11 +393,12 @@ public final class SimulatedServer {
         return outputs
     }
 
-    private func store(_ send: MessageSend, from senderID: String, members conversationMembers: [String], now: Timestamp) -> Int {
+    private func store(_ send: MessageSend, from senderID: String, members conversationMembers: [String], now: Timestamp,
+                       poison: Bool = false) -> Int {
         let wallClock = now.microseconds + configuration.clockSkew
         // A legacy server stamps its wall clock (it repeats and steps back); an extended one
         // keeps timestamps strictly increasing so its history cursor never skips a message.
-        let timestamp = isExtended ? max(wallClock, lastTimestamp + 1) : wallClock
+        let timestamp = offersHistory ? max(wallClock, lastTimestamp + 1) : wallClock
         lastTimestamp = max(lastTimestamp, timestamp)
         messageCounter += 1
         // ULID-like: sorts by timestamp, then by arrival.
@@ -325,9 +406,9 @@ public final class SimulatedServer {
         let index = messages.count
         messages.append(StoredMessage(messageID: messageID, conversationID: send.conversationID, senderID: senderID,
                                       serverTimestamp: timestamp, payload: [UInt8](send.encryptedPayload),
-                                      messageType: send.messageType, clientMessageID: send.clientMessageID))
+                                      messageType: send.messageType, clientMessageID: send.clientMessageID, isPoison: poison))
         messageIndexByID[messageID] = index
-        if isExtended, !send.clientMessageID.isEmpty { idempotency[senderID, default: [:]][send.clientMessageID] = index }
+        if offersIdempotency, !send.clientMessageID.isEmpty { idempotency[senderID, default: [:]][send.clientMessageID] = index }
         for member in conversationMembers {
             let sequence = (sequences[member] ?? 0) + 1
             sequences[member] = sequence
@@ -337,18 +418,19 @@ public final class SimulatedServer {
         return index
     }
 
-    /// Queues a push on a connection. A legacy server ends "pending" when it queues the frame,
-    /// and drops the frame when the send buffer is full: that message is lost for good.
+    /// Queues a push on a connection. A server without `history` ends "pending" when it
+    /// queues the frame, and drops the frame when the send buffer is full: that message is lost
+    /// for good.
     private func push(_ index: Int, to userID: String, on connection: UInt64) -> [Output] {
         guard connections[connection] != nil else { return [] }
-        if !isExtended {
+        if !offersHistory {
             pending[userID]?.removeAll { $0 == index }
             if connections[connection]!.queuedFrames >= configuration.sendBufferSlots {
                 droppedPushes.append((userID, messages[index].messageID))
                 return []
             }
         }
-        return frame(connection, "", .messageReceive(receive(index, for: userID)))
+        return messageFrame(connection, "", index, for: userID)
     }
 
     private func acknowledge(_ messageID: String, by userID: String, now: Timestamp) -> [Output] {
@@ -386,21 +468,24 @@ public final class SimulatedServer {
                 return a.serverTimestamp != b.serverTimestamp ? a.serverTimestamp < b.serverTimestamp : a.messageID < b.messageID
             }
         }
-        var page: [MessageReceive] = []
+        var page: [[UInt8]] = []
         var size = 64
         for delivery in candidates.prefix(limit) {
-            let message = receive(delivery.messageIndex, for: userID)
-            let messageSize = (try? message.serializedBytes() as [UInt8])?.count ?? 0
+            let message = receiveBytes(delivery.messageIndex, for: userID)
             // Stay under the envelope limit: a page may be shorter than `limit`.
-            if !page.isEmpty && size + messageSize + 8 > WireCodec.maxEnvelopeBytes - 64 { break }
-            size += messageSize + 8
+            if !page.isEmpty && size + message.count + 8 > WireCodec.maxEnvelopeBytes - 64 { break }
+            size += message.count + 8
             page.append(message)
         }
-        let response = HistoryResponse.with {
-            $0.messages = page
-            $0.hasMore = candidates.count > page.count
+        // Written field by field, so that a poison message can sit in a page as it would.
+        var payload: [UInt8] = []
+        for message in page {
+            payload.append(0x0A)  // field 1, length-delimited
+            Self.appendVarint(UInt64(message.count), to: &payload)
+            payload += message
         }
-        return reply(id, requestID, .historyResponse(response))
+        if candidates.count > page.count { payload += [0x10, 0x01] }  // field 2 (has_more) = true
+        return envelope(id, requestID, .historyResponse, payload)
     }
 
     // MARK: Helpers
@@ -414,11 +499,41 @@ public final class SimulatedServer {
             $0.encryptedPayload = Data(message.payload)
             $0.serverTimestamp = message.serverTimestamp
             $0.messageType = message.messageType
-            if isExtended {
-                if message.senderID == userID { $0.clientMessageID = message.clientMessageID }
-                $0.sequence = deliveries[userID]?.first { $0.messageIndex == index }?.sequence ?? 0
-            }
+            if offersIdempotency, message.senderID == userID { $0.clientMessageID = message.clientMessageID }
+            if offersSequence { $0.sequence = deliveries[userID]?.first { $0.messageIndex == index }?.sequence ?? 0 }
         }
+    }
+
+    /// The serialized `MessageReceive` of a message; a poison one ends with a `sender_id` that
+    /// is not UTF-8 (proto3 strings must be), which no decoder accepts.
+    private func receiveBytes(_ index: Int, for userID: String) -> [UInt8] {
+        var bytes = (try? receive(index, for: userID).serializedBytes() as [UInt8]) ?? []
+        if messages[index].isPoison { bytes += [0x1A, 0x02, 0xFF, 0xFE] }  // field 3, 2 bytes
+        return bytes
+    }
+
+    private func messageFrame(_ id: UInt64, _ requestID: String, _ index: Int, for userID: String) -> [Output] {
+        envelope(id, requestID, .messageReceive, receiveBytes(index, for: userID))
+    }
+
+    /// An envelope around a payload already serialized.
+    private func envelope(_ id: UInt64, _ requestID: String, _ type: MessageType, _ payload: [UInt8]) -> [Output] {
+        var envelope = Envelope()
+        envelope.type = type
+        envelope.requestID = requestID
+        envelope.payload = Data(payload)
+        guard let bytes = try? envelope.serializedBytes() as [UInt8], bytes.count <= WireCodec.maxEnvelopeBytes else { return [] }
+        if connections[id] != nil { connections[id]!.queuedFrames += 1 }
+        return [.send(connection: id, bytes: bytes)]
+    }
+
+    private static func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {
+        var value = value
+        while value >= 0x80 {
+            bytes.append(UInt8(value & 0x7F) | 0x80)
+            value >>= 7
+        }
+        bytes.append(UInt8(value))
     }
 
     private func connectionIDs(of userID: String) -> [UInt64] {

@@ -40,7 +40,14 @@ struct ServerRegistry: Codable, Equatable {
     init() {}
 
     func entry(_ id: ServerID) -> Entry? {
-        entries.first { $0.id == id }
+        // Entries are sorted by id: every partition access looks its server up here.
+        var low = 0
+        var high = entries.count
+        while low < high {
+            let middle = (low + high) / 2
+            if entries[middle].id < id { low = middle + 1 } else { high = middle }
+        }
+        return low < entries.count && entries[low].id == id ? entries[low] : nil
     }
 
     mutating func upsert(_ entry: Entry) {

@@ -11,8 +11,8 @@ final class OpenPartition {
     var ownUserID: String?
     /// Inside ``Partition/inOneTransaction(_:)``: writes join the open transaction.
     var isInBatch = false
-    /// The content keys of `inbound_dedup`, built on first ingest (see
-    /// ``InboundContentIndex``); dropped with the partition when the pool evicts it.
+    /// The content keys of `inbound_dedup`, built (or taken back from the store) on first
+    /// ingest; see ``InboundContentIndex``.
     var inboundContentIndex: InboundContentIndex?
 
     init(id: ServerID, messages: Database, openMLS: @escaping () throws(StoreError) -> Database) {
@@ -29,10 +29,15 @@ final class OpenPartition {
         return database
     }
 
-    func close() {
+    /// Closes both databases, and hands back the inbound content index when it still matches
+    /// the table, for the store to keep until the partition is opened again.
+    func close() -> InboundContentIndex? {
+        let index = inboundContentIndex.flatMap { $0.isCurrent(for: messages) ? $0 : nil }
+        inboundContentIndex = nil
         messages.close()
         mlsDatabase?.close()
         mlsDatabase = nil
+        return index
     }
 
     /// Opens (and, when `create`, creates) a partition database with the store's settings.

@@ -15,21 +15,6 @@ public struct ConversationSummary: Hashable, Sendable {
     }
 }
 
-/// A member of a group conversation (from `GROUP_CREATED` and later membership frames).
-public struct ConversationMember: Hashable, Sendable {
-    public var userID: String
-    public var username: String
-    public var displayName: String
-    public var role: String
-
-    public init(userID: String, username: String = "", displayName: String = "", role: String = "member") {
-        self.userID = userID
-        self.username = username
-        self.displayName = displayName
-        self.role = role
-    }
-}
-
 extension Partition {
     private static let summaryColumns = """
         conversation_id, title, kind, last_activity_us, last_message_id, unread_count, is_member
@@ -45,6 +30,16 @@ extension Partition {
         }
     }
 
+    /// ``conversations(limit:)`` for the unified list's cache: read and cached while the
+    /// partition's lock is held, so that no write can slip between the read and the caching.
+    func conversationsForCache(limit: Int) throws(StoreError) -> [ConversationSummary] {
+        try read { _ throws(StoreError) in
+            let list = try conversations(limit: limit)
+            store.cacheSummaries(id, depth: limit, list)
+            return list
+        }
+    }
+
     /// One conversation's summary.
     public func conversation(_ conversationID: String) throws(StoreError) -> ConversationSummary? {
         try read { partition throws(StoreError) in
@@ -54,39 +49,46 @@ extension Partition {
         }
     }
 
-    /// Marks everything up to `position` (the newest message when `nil`) as read and recounts
-    /// the unread messages after it.
+    /// Marks a conversation read.
+    ///
+    /// Unread counts arrivals, not positions: a message from someone else that arrives after the
+    /// last `markRead` is unread wherever its server stamped it (a server whose clock stepped
+    /// back stamps new messages behind the read marker; they must still be counted).
+    /// - `position == nil`: everything that has arrived is read.
+    /// - `position` past the read marker: the marker moves there, and the messages positioned
+    ///   after it are what stays unread. A position at or behind the marker changes nothing.
     public func markRead(_ conversationID: String, upTo position: MessagePosition? = nil, now: Timestamp) throws(StoreError) {
         try write("markRead", changesConversations: true) { partition throws(StoreError) in
             let db = partition.messages
-            let target: MessagePosition
-            if let position {
-                target = position
-            } else {
+            let marker = try db.statement("""
+                SELECT read_up_to_us, read_up_to_id FROM conversations WHERE conversation_id = ?
+                """).bind(.text(conversationID)).firstRow { row in
+                MessagePosition(timestamp: Timestamp(microseconds: row.int64(0)), messageID: row.text(1))
+            }
+            guard let marker else { return }
+            guard let position else {
                 let newest = try db.statement("""
                     SELECT server_timestamp_us, message_id FROM messages WHERE conversation_id = ?
                     ORDER BY server_timestamp_us DESC, message_id DESC LIMIT 1
-                    """).bind(.text(conversationID))
-                guard let position = try newest.firstRow({ row in
+                    """).bind(.text(conversationID)).firstRow { row in
                     MessagePosition(timestamp: Timestamp(microseconds: row.int64(0)), messageID: row.text(1))
-                }) else { return }
-                target = position
+                }
+                let target = max(marker, newest ?? marker)
+                try db.statement("""
+                    UPDATE conversations SET read_up_to_us = ?, read_up_to_id = ?, unread_count = 0 WHERE conversation_id = ?
+                    """).bind(.integer(target.timestamp.microseconds), .text(target.messageID), .text(conversationID)).run()
+                return
             }
-            let ts = target.timestamp.microseconds
-            // The read marker only moves forward.
+            guard position > marker else { return }
+            let ts = position.timestamp.microseconds
             try db.statement("""
-                UPDATE conversations SET read_up_to_us = ?, read_up_to_id = ?
-                WHERE conversation_id = ? AND (read_up_to_us < ? OR (read_up_to_us = ? AND read_up_to_id < ?))
-                """).bind(.integer(ts), .text(target.messageID), .text(conversationID), .integer(ts), .integer(ts),
-                          .text(target.messageID)).run()
-            try db.statement("""
-                UPDATE conversations SET unread_count = (
+                UPDATE conversations SET read_up_to_us = ?, read_up_to_id = ?, unread_count = (
                     SELECT count(*) FROM messages m
-                    WHERE m.conversation_id = conversations.conversation_id AND m.sender_id != ?
-                      AND (m.server_timestamp_us > conversations.read_up_to_us
-                           OR (m.server_timestamp_us = conversations.read_up_to_us AND m.message_id > conversations.read_up_to_id)))
+                    WHERE m.conversation_id = ? AND m.sender_id != ?
+                      AND (m.server_timestamp_us > ? OR (m.server_timestamp_us = ? AND m.message_id > ?)))
                 WHERE conversation_id = ?
-                """).bind(.text(partition.ownUserID ?? ""), .text(conversationID)).run()
+                """).bind(.integer(ts), .text(position.messageID), .text(conversationID), .text(partition.ownUserID ?? ""),
+                          .integer(ts), .integer(ts), .text(position.messageID), .text(conversationID)).run()
         }
     }
 

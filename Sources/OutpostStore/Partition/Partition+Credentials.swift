@@ -82,13 +82,33 @@ extension Partition {
 
     private func setCredential(_ name: String, _ value: [UInt8]?, now: Timestamp) throws(StoreError) {
         try write("setCredential") { partition throws(StoreError) in
-            if let value {
-                try partition.messages.statement(
-                    "INSERT OR REPLACE INTO credentials (name, value, updated_at_us) VALUES (?, ?, ?)"
-                ).bind(.text(name), .blob(value), .integer(now.microseconds)).run()
-            } else {
-                try partition.messages.statement("DELETE FROM credentials WHERE name = ?").bind(.text(name)).run()
+            try Self.writeCredential(name, value, into: partition.messages, now: now)
+        }
+    }
+
+    private static func writeCredential(_ name: String, _ value: [UInt8]?, into database: Database, now: Timestamp) throws(StoreError) {
+        if let value {
+            try database.statement("INSERT OR REPLACE INTO credentials (name, value, updated_at_us) VALUES (?, ?, ?)")
+                .bind(.text(name), .blob(value), .integer(now.microseconds)).run()
+        } else {
+            try database.statement("DELETE FROM credentials WHERE name = ?").bind(.text(name)).run()
+        }
+    }
+
+    /// Writes a new server's setup into its fresh `messages.db`, in one transaction, before the
+    /// server is listed.
+    static func writeSetup(_ setup: ServerSetup, into database: Database, now: Timestamp) throws(StoreError) {
+        try database.transaction { () throws(StoreError) in
+            if let config = setup.config {
+                try writeCredential(CredentialName.serverConfig, JSONFiles.encode(config), into: database, now: now)
             }
+            if let token = setup.sessionToken {
+                try writeCredential(CredentialName.sessionToken, Array(token.utf8), into: database, now: now)
+            }
+            if let credential = setup.passkeyCredentialID {
+                try writeCredential(CredentialName.passkeyCredentialID, credential, into: database, now: now)
+            }
+            if let userID = setup.ownUserID { try writeMetadata(ServerMetadataKey.userID, Array(userID.utf8), into: database) }
         }
     }
 }

@@ -14,26 +14,6 @@ public struct MLSKeyPackage: Hashable, Sendable {
     public var uploaded: Bool
 }
 
-/// An MLS frame received from the server, waiting for the front end's MLS engine.
-public struct InboundMLSFrame: Hashable, Sendable {
-    public enum Kind: String, Hashable, Sendable {
-        /// `MLS_WELCOME_RECEIVE`
-        case welcome
-        /// `MLS_COMMIT_BROADCAST`
-        case commit
-        /// `MLS_KEY_PACKAGE_RESPONSE` (the conversation id is empty; the sender is the key
-        /// package's owner).
-        case keyPackage = "key_package"
-    }
-
-    public var id: Int64
-    public var kind: Kind
-    public var conversationID: String
-    public var senderID: String
-    public var data: [UInt8]
-    public var receivedAt: Timestamp
-}
-
 /// The MLS state store in `mls_state.db`. The data layer stores what it is given and never
 /// interprets it.
 extension Partition {

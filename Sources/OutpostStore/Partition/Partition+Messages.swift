@@ -1,69 +1,5 @@
 import CSodium
 
-/// A position in a server's message stream. Display and sync order is
-/// (`server_timestamp`, `message_id`): timestamps repeat and can step backwards, so the
-/// message id (a byte-wise compared string, a ULID on real servers) breaks ties.
-public struct MessagePosition: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public var timestamp: Timestamp
-    public var messageID: String
-
-    public init(timestamp: Timestamp, messageID: String) {
-        self.timestamp = timestamp
-        self.messageID = messageID
-    }
-
-    /// Before every message: the empty cursor `(0, "")`.
-    public static let beginning = MessagePosition(timestamp: .zero, messageID: "")
-
-    public static func < (lhs: MessagePosition, rhs: MessagePosition) -> Bool {
-        if lhs.timestamp != rhs.timestamp { return lhs.timestamp < rhs.timestamp }
-        // Byte-wise on the UTF-8 views directly: no copies (ingest compares once per message).
-        return lhs.messageID.utf8.lexicographicallyPrecedes(rhs.messageID.utf8)
-    }
-
-    public var description: String { "(\(timestamp.microseconds), \(messageID))" }
-}
-
-/// A message as the server stored it. The payload is the ciphertext: the data layer never
-/// decrypts it.
-public struct Message: Hashable, Sendable {
-    public var messageID: String
-    public var conversationID: String
-    public var senderID: String
-    public var serverTimestamp: Timestamp
-    /// The per-user sequence number, from servers with the `sequence` extension.
-    public var sequence: UInt64?
-    public var messageType: String
-    public var payload: [UInt8]
-    /// Present on this client's own messages, from servers with `idempotent-send`.
-    public var clientMessageID: String?
-
-    public init(messageID: String, conversationID: String, senderID: String, serverTimestamp: Timestamp,
-                sequence: UInt64? = nil, messageType: String = "text", payload: [UInt8], clientMessageID: String? = nil) {
-        self.messageID = messageID
-        self.conversationID = conversationID
-        self.senderID = senderID
-        self.serverTimestamp = serverTimestamp
-        self.sequence = sequence
-        self.messageType = messageType
-        self.payload = payload
-        self.clientMessageID = clientMessageID
-    }
-
-    public var position: MessagePosition { MessagePosition(timestamp: serverTimestamp, messageID: messageID) }
-}
-
-/// What happened to one inbound message.
-public enum InboundOutcome: Hashable, Sendable {
-    /// New: committed to the partition.
-    case stored
-    /// Seen before under the same `message_id`.
-    case duplicateMessageID
-    /// A different `message_id` with the same conversation, sender and ciphertext: a legacy
-    /// server that stored one retried send twice.
-    case duplicateContent
-}
-
 extension Partition {
     /// Stores inbound messages in one transaction, deduplicating each, and updates the
     /// conversation summaries. Acknowledge a message to the server only after this returns.
@@ -71,7 +7,7 @@ extension Partition {
         guard !messages.isEmpty else { return [] }
         return try write("storeInbound", changesConversations: true) { partition throws(StoreError) in
             let db = partition.messages
-            let contentIndex = try InboundContentIndex.current(for: partition)
+            let contentIndex = try InboundContentIndex.current(for: partition, cached: store.takeCachedContentIndex(id))
             // Looked up once per batch, not once per message: the statement cache is keyed by
             // the SQL text, and hashing it for every message showed in the profile. Every
             // parameter is bound again before each run.
@@ -129,6 +65,8 @@ extension Partition {
                 activity[message.conversationID, default: ConversationActivity()].add(message, ownUserID: partition.ownUserID)
                 outcomes.append(.stored)
             }
+            // The records changed: a copy of the index kept across a reopen must know it.
+            try contentIndex.recordedChange(in: db)
             // One update per conversation, not per message; in a fixed order.
             for conversationID in activity.keys.sorted() {
                 try Self.recordActivity(activity[conversationID]!, in: conversationID, partition: partition, now: now)
@@ -140,17 +78,18 @@ extension Partition {
     /// What a batch of new messages does to one conversation's summary.
     private struct ConversationActivity {
         var newest = MessagePosition.beginning
-        /// Positions of messages from others, which may count as unread.
-        var fromOthers: [MessagePosition] = []
+        /// New messages from others: each one is unread.
+        var fromOthers = 0
 
         mutating func add(_ message: Message, ownUserID: String?) {
             newest = max(newest, message.position)
-            if message.senderID != ownUserID { fromOthers.append(message.position) }
+            if message.senderID != ownUserID { fromOthers += 1 }
         }
     }
 
-    /// Moves the conversation's last activity forward and counts as unread the messages from
-    /// others that are newer than the read marker.
+    /// Moves the conversation's last activity forward and counts as unread every new message
+    /// from others: unread is what arrived since the last ``markRead(_:upTo:now:)``, wherever
+    /// its server's clock placed it.
     private static func recordActivity(
         _ activity: ConversationActivity, in conversationID: String, partition: OpenPartition, now: Timestamp
     ) throws(StoreError) {
@@ -158,14 +97,13 @@ extension Partition {
         try db.statement("INSERT OR IGNORE INTO conversations (conversation_id, created_at_us) VALUES (?, ?)")
             .bind(.text(conversationID), .integer(now.microseconds)).run()
         let current = try db.statement("""
-            SELECT last_activity_us, last_message_id, read_up_to_us, read_up_to_id FROM conversations WHERE conversation_id = ?
+            SELECT last_activity_us, last_message_id FROM conversations WHERE conversation_id = ?
             """).bind(.text(conversationID)).firstRow { row in
-            (last: MessagePosition(timestamp: Timestamp(microseconds: row.int64(0)), messageID: row.text(1)),
-             read: MessagePosition(timestamp: Timestamp(microseconds: row.int64(2)), messageID: row.text(3)))
+            MessagePosition(timestamp: Timestamp(microseconds: row.int64(0)), messageID: row.text(1))
         }
         guard let current else { return }
-        let newest = max(current.last, activity.newest)
-        let unread = activity.fromOthers.filter { $0 > current.read }.count
+        let newest = max(current, activity.newest)
+        let unread = activity.fromOthers
         // OR IGNORE keeps SQLite from opening a statement journal for this UPDATE (a plain
         // UPDATE may abort halfway, so SQLite saves each page it touches first, and SQLCipher
         // encrypts every saved page: two per conversation per batch in the profile). Nothing
@@ -218,6 +156,13 @@ extension Partition {
         try read { partition throws(StoreError) in Int(try partition.messages.integer("SELECT count(*) FROM messages")) }
     }
 
+    /// How long deduplication records are kept: as long as a session token lives (30 days,
+    /// PROTOCOL.md §3), which is longer than any server keeps redelivering what it delivered
+    /// (a legacy server's duplicate of a retried send arrives when its sender reconnects; a
+    /// history server's pending push comes back at the next login). After that a message's own
+    /// row still rejects its id; only a content duplicate under a new id would pass.
+    public static let dedupRetentionSeconds: Int64 = 30 * 24 * 3600
+
     /// Deletes deduplication records older than `cutoff` and returns how many went. Stored
     /// messages still reject a repeated `message_id` after their record is pruned.
     @discardableResult
@@ -226,8 +171,11 @@ extension Partition {
             try partition.messages.statement("DELETE FROM inbound_dedup WHERE seen_at_us < ?")
                 .bind(.integer(cutoff.microseconds)).run()
             let pruned = partition.messages.changes
-            // A pruned record may have been the last one holding its content key.
-            if pruned > 0 { partition.inboundContentIndex = nil }
+            if pruned > 0 {
+                // A pruned record may have been the last one holding its content key.
+                partition.inboundContentIndex = nil
+                try InboundContentIndex.bumpVersion(in: partition.messages)
+            }
             return pruned
         }
     }
@@ -263,24 +211,56 @@ struct InboundContentKey: Hashable {
 /// index of it takes each new record into a random leaf, and a batch of 500 dirtied about as
 /// many pages, each encrypted again at commit (migration 0002 drops that index). The table's
 /// own columns stay the durable truth: this set is built from them on a partition's first
-/// ingest, goes when the pool closes the partition, is dropped when records are pruned, and
-/// is rebuilt when the connection has rolled anything back since it was built (so that it
-/// never holds a key whose record was undone) or another connection has written the file.
+/// ingest, is dropped when records are pruned, and is rebuilt when the connection has rolled
+/// anything back since it was built (so that it never holds a key whose record was undone) or
+/// another connection has written the file. When the pool closes the partition the set is kept
+/// by the store (``ContentIndexCache``) with the table's version (`dedup_version` in
+/// `server_metadata`, moved by every change to the records in the same transaction), and taken
+/// back on the next ingest if the version still matches: a reopened partition is not scanned.
 /// It must be used inside the write transaction that adds the records.
 final class InboundContentIndex {
     private var keys: Set<InboundContentKey> = []
     /// ``Database/rollbackGeneration`` when the set matched the table.
-    private let generation: Int
+    private var generation: Int
     /// `PRAGMA data_version` when the set matched the table.
-    private let dataVersion: Int64
+    private var dataVersion: Int64
+    /// `dedup_version` when the set matched the table.
+    private(set) var version: Int64
 
-    private init(generation: Int, dataVersion: Int64) {
+    private init(generation: Int, dataVersion: Int64, version: Int64) {
         self.generation = generation
         self.dataVersion = dataVersion
+        self.version = version
     }
 
-    /// The partition's index, built (or rebuilt) from `inbound_dedup` when it is missing or stale.
-    static func current(for partition: OpenPartition) throws(StoreError) -> InboundContentIndex {
+    var keyCount: Int { keys.count }
+
+    static let versionKey = "dedup_version"
+
+    static func storedVersion(in database: Database) throws(StoreError) -> Int64 {
+        try Partition.readMetadata(versionKey, in: database).flatMap { Int64(String(decoding: $0, as: UTF8.self)) } ?? 0
+    }
+
+    /// Moves `dedup_version` on: any copy of the set made before is stale.
+    static func bumpVersion(in database: Database) throws(StoreError) {
+        try Partition.writeMetadata(versionKey, Array(String(try storedVersion(in: database) + 1).utf8), into: database)
+    }
+
+    /// Records in the database, inside the transaction that added records, that the table
+    /// changed, and keeps this set in step with it.
+    func recordedChange(in database: Database) throws(StoreError) {
+        version += 1
+        try Partition.writeMetadata(Self.versionKey, Array(String(version).utf8), into: database)
+    }
+
+    /// Whether the set still matches its connection's table (nothing rolled back since).
+    func isCurrent(for database: Database) -> Bool {
+        generation == database.rollbackGeneration
+    }
+
+    /// The partition's index: the one it has, or `cached` (kept by the store when the partition
+    /// was last closed) when the table has not changed since, or one built from `inbound_dedup`.
+    static func current(for partition: OpenPartition, cached: InboundContentIndex?) throws(StoreError) -> InboundContentIndex {
         let database = partition.messages
         // Moves when another connection (a second store on the same directory, another
         // process) has committed to the file since this connection last looked.
@@ -290,7 +270,14 @@ final class InboundContentIndex {
             return index
         }
         partition.inboundContentIndex = nil
-        let index = InboundContentIndex(generation: database.rollbackGeneration, dataVersion: dataVersion)
+        let version = try storedVersion(in: database)
+        if let cached, cached.version == version {
+            cached.generation = database.rollbackGeneration
+            cached.dataVersion = dataVersion
+            partition.inboundContentIndex = cached
+            return cached
+        }
+        let index = InboundContentIndex(generation: database.rollbackGeneration, dataVersion: dataVersion, version: version)
         index.keys.reserveCapacity(Int(try database.integer("SELECT count(*) FROM inbound_dedup")))
         let records = try database.statement("SELECT conversation_id, sender_id, payload_hash FROM inbound_dedup")
         while try records.step() {

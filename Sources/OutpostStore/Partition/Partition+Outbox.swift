@@ -1,55 +1,5 @@
 import OutpostWire
 
-/// Where a queued outbound message is in its life.
-public enum OutboxState: String, Hashable, Sendable, CaseIterable {
-    /// Waiting to be sent (never sent, or returned after a disconnect or transient error).
-    case queued
-    /// Sent on the current connection; waiting for the echo.
-    case inFlight = "in_flight"
-    /// The server stored it: it has a server message id and timestamp.
-    case sent
-    /// A permanent error: visible to the user with its reason; retry or cancel.
-    case failed
-    /// The user cancelled it before it was stored.
-    case cancelled
-    /// Its lifespan ran out before it could be sent: never sent silently.
-    case expired
-}
-
-/// Why an outbox item failed.
-public struct OutboxFailure: Hashable, Sendable {
-    /// The server's error code (PROTOCOL.md §6), when the server gave one.
-    public var code: Int32?
-    public var reason: String
-
-    public init(code: Int32?, reason: String) {
-        self.code = code
-        self.reason = reason
-    }
-}
-
-/// One message in a server's durable outbound queue.
-public struct OutboxItem: Hashable, Sendable {
-    /// FIFO position within the partition.
-    public let queuePosition: Int64
-    /// Fixed at enqueue time and reused on every retry.
-    public let clientMessageID: String
-    public let conversationID: String
-    public var messageType: String
-    public var payload: [UInt8]
-    public var state: OutboxState
-    public let enqueuedAt: Timestamp
-    public var expiresAt: Timestamp
-    /// How many times it has been put on the wire.
-    public var attempts: Int
-    /// The `request_id` of the latest attempt.
-    public var lastRequestID: String?
-    public var serverMessageID: String?
-    public var serverTimestamp: Timestamp?
-    public var failure: OutboxFailure?
-    public var updatedAt: Timestamp
-}
-
 extension Partition {
     /// The largest `encrypted_payload` accepted: the protocol's 65,536-byte envelope limit less
     /// room for the server's echo (PROTOCOL.md §9).
@@ -88,6 +38,33 @@ extension Partition {
                 conversationID: conversationID, messageType: messageType, payload: payload, state: .queued,
                 enqueuedAt: now, expiresAt: expiresAt, attempts: 0, lastRequestID: nil, serverMessageID: nil,
                 serverTimestamp: nil, failure: nil, updatedAt: now)
+        }
+    }
+
+    /// Inserts an item the sync core built (its queue position and lifespan chosen there):
+    /// committed with the rest of the input's writes.
+    public func insertOutboxItem(_ item: OutboxItem) throws(StoreError) {
+        guard item.payload.count <= Self.maxOutboundPayloadBytes else {
+            throw .payloadTooLarge(item.payload.count, limit: Self.maxOutboundPayloadBytes)
+        }
+        try write("enqueue") { partition throws(StoreError) in
+            try partition.messages.statement("""
+                INSERT INTO outbox (queue_position, client_message_id, conversation_id, message_type, payload, state,
+                                    enqueued_at_us, expires_at_us, updated_at_us)
+                VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)
+                """).bind(.integer(item.queuePosition), .text(item.clientMessageID), .text(item.conversationID),
+                          .text(item.messageType), .blob(item.payload), .integer(item.enqueuedAt.microseconds),
+                          .integer(item.expiresAt.microseconds), .integer(item.updatedAt.microseconds)).run()
+        }
+    }
+
+    /// The queue position the next item takes: one past every position this partition ever
+    /// used (cancelled and sent items included).
+    public func nextQueuePosition() throws(StoreError) -> Int64 {
+        try read { partition throws(StoreError) in
+            let used = try partition.messages.statement("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'")
+                .firstRow { $0.int64(0) }
+            return (used ?? 0) + 1
         }
     }
 
@@ -167,9 +144,10 @@ extension Partition {
             """, [.optional(code.map(Int64.init)), .text(reason), .integer(now.microseconds), .text(clientMessageID)])
     }
 
-    /// The user asks to send a failed or expired item again; it gets a fresh lifespan.
-    public func retry(_ clientMessageID: String, now: Timestamp, lifespanSeconds: Int64? = nil) throws(StoreError) {
-        let expiresAt = now.adding(seconds: lifespanSeconds ?? store.options.defaultOutboxLifespanSeconds)
+    /// The user asks to send a failed or expired item again; it gets a fresh lifespan (the
+    /// store's default, or until `expiresAt`).
+    public func retry(_ clientMessageID: String, now: Timestamp, expiresAt: Timestamp? = nil) throws(StoreError) {
+        let expiresAt = expiresAt ?? now.adding(seconds: store.options.defaultOutboxLifespanSeconds)
         try transition(clientMessageID, "retry", allowed: [.failed, .expired], now: now, """
             UPDATE outbox SET state = 'queued', failure_code = NULL, failure_reason = NULL, expires_at_us = ?,
                               updated_at_us = ?
@@ -177,8 +155,12 @@ extension Partition {
             """, [.integer(expiresAt.microseconds), .integer(now.microseconds), .text(clientMessageID)])
     }
 
-    /// The user cancels an item that is not on the wire.
+    /// The user cancels an item that has never been on the wire. Once sent, even if no echo
+    /// came back, the server may have stored it: cancelling would hide a delivered message.
     public func cancel(_ clientMessageID: String, now: Timestamp) throws(StoreError) {
+        if let item = try outboxItem(clientMessageID), item.attempts > 0, item.state == .queued || item.state == .expired {
+            throw .invalidOutboxTransition(clientMessageID, from: item.state, to: "cancel after it was sent")
+        }
         try transition(clientMessageID, "cancel", allowed: [.queued, .failed, .expired], now: now, """
             UPDATE outbox SET state = 'cancelled', updated_at_us = ? WHERE client_message_id = ?
             """, [.integer(now.microseconds), .text(clientMessageID)])

@@ -27,6 +27,9 @@ final class Database {
     /// The page size of every partition database.
     static let pageSize = 4096
 
+    /// How long a write waits for another connection's lock before it fails as busy.
+    static let busyTimeoutMilliseconds: Int32 = 5_000
+
     private var handle: OpaquePointer?
     private var statements: [String: Statement] = [:]
     /// The file path, for error messages.
@@ -56,6 +59,9 @@ final class Database {
             throw error
         }
         sqlite3_extended_result_codes(db, 1)
+        // Another connection to the file (another process, a second store) may hold the write
+        // lock for a moment: wait for it rather than fail the write at once.
+        sqlite3_busy_timeout(db, Database.busyTimeoutMilliseconds)
         do {
             switch keying {
             case .rawKey: try Database.applyRawKey(key, to: db!, path: path)
@@ -197,6 +203,10 @@ final class Database {
             return .diskFull("\(path): \(text)")
         case SQLITE_NOTADB, SQLITE_CORRUPT:
             return .corruptDatabase(path, sqliteResultCode: result)
+        case SQLITE_BUSY, SQLITE_LOCKED:
+            return StoreError(.busy, "\(operation) \(path): \(text) (SQLite \(result))", sqliteResultCode: result)
+        case SQLITE_IOERR:
+            return StoreError(.io, "\(operation) \(path): \(text) (SQLite \(result))", sqliteResultCode: result)
         default:
             return StoreError(.database, "\(operation) \(path): \(text) (SQLite \(result))", sqliteResultCode: result)
         }

@@ -49,16 +49,33 @@ public enum RemovalStep: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Decides, before each durable write, whether the simulated process dies instead.
+/// Decides, before each durable write, whether it happens: the simulator's and the tests'
+/// hand on the store.
 ///
-/// After a simulated crash the store refuses every further call with
-/// ``StoreError/Code/simulatedCrash``: its memory is considered lost. Reopen the data directory
-/// to continue, as a relaunched app would.
+/// - A simulated crash kills the process: the store refuses every further call with
+///   ``StoreError/Code/simulatedCrash`` (its memory is considered lost). Reopen the data
+///   directory to continue, as a relaunched app would.
+/// - A simulated failure makes one write fail as a full disk, a busy database or an I/O error
+///   would; nothing is written, and the process lives on.
 public struct StorageFaultInjector {
-    public var shouldCrash: (StorageWrite) -> Bool
+    /// What happens to one write.
+    public enum Decision {
+        /// The process dies before the write.
+        case crash
+        /// The write fails with `error`; the store stays usable.
+        case fail(StoreError)
+    }
 
+    /// `nil`: the write goes ahead.
+    public var decide: (StorageWrite) -> Decision?
+
+    public init(decide: @escaping (StorageWrite) -> Decision?) {
+        self.decide = decide
+    }
+
+    /// The process dies when `shouldCrash` says so.
     public init(shouldCrash: @escaping (StorageWrite) -> Bool) {
-        self.shouldCrash = shouldCrash
+        decide = { shouldCrash($0) ? .crash : nil }
     }
 
     /// Crashes at the `k`-th write counted from now (1-based).
@@ -67,6 +84,16 @@ public struct StorageFaultInjector {
         return StorageFaultInjector { _ in
             count += 1
             return count == k
+        }
+    }
+
+    /// Fails writes `k` … `k + count - 1` (1-based, counted from now) with `error`; the others
+    /// go ahead.
+    public static func fail(atWrite k: Int, count: Int = 1, with error: StoreError) -> StorageFaultInjector {
+        var seen = 0
+        return StorageFaultInjector { _ in
+            seen += 1
+            return (k..<(k + max(count, 1))).contains(seen) ? .fail(error) : nil
         }
     }
 }

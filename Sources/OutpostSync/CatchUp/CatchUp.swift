@@ -1,4 +1,4 @@
-import OutpostStore
+import OutpostModel
 
 /// Catch-up and gap filling of one server, sans-IO.
 ///
@@ -6,8 +6,13 @@ import OutpostStore
 ///   `has_more` is false. A backlog larger than ``Configuration/foregroundPages`` pages becomes a
 ///   persisted gap record, filled in the background (one page per
 ///   ``Configuration/backgroundPageDelay``) or at once on demand.
-/// - With `sequence`, a jump in sequence numbers is an exact gap, filled by sequence.
-/// - The cursor only ever moves over a contiguous range: never past an unfilled gap.
+/// - With `sequence` as well, a jump in sequence numbers is an exact gap, filled by sequence.
+///   (`sequence` without `history` can show a hole but never fill it: it is not relied on.)
+/// - The cursor only ever moves over a contiguous range: never past an unfilled gap. Without
+///   `sequence` a live push proves nothing about the messages before it (another device of the
+///   user may have acknowledged one that never reached this device, so the server no longer
+///   keeps it pending), so only history pages move the cursor; after
+///   ``Configuration/refreshAfterPushes`` live pushes a page is fetched to move it along.
 /// - A legacy server (no `history`) relies on its pending push after authentication; there is
 ///   no gap guarantee, and ``gapGuarantee`` says so.
 struct CatchUp {
@@ -16,6 +21,11 @@ struct CatchUp {
         /// Pages fetched right after authentication before the rest becomes a background gap.
         var foregroundPages = 5
         var backgroundPageDelay: Int64 = Micros.milliseconds(200)
+        /// `history` without `sequence`: live pushes after which a history page is fetched to
+        /// move the cursor over them.
+        var refreshAfterPushes = 100
+        /// The wait before asking again for a page that failed or made no progress.
+        var pageRetryDelay: Int64 = Micros.seconds(5)
     }
 
     enum Action: Hashable, Sendable {
@@ -44,6 +54,8 @@ struct CatchUp {
     private var receivedAhead: [UInt64: MessagePosition] = [:]
     /// Whether this authenticated session has completed a catch-up.
     private(set) var isCaughtUp = false
+    /// Live pushes since the last history page (`history` without `sequence`).
+    private var pushesSincePage = 0
 
     init(configuration: Configuration = Configuration(), capabilities: ServerCapabilities, cursor: SyncCursor,
          gaps: [GapRecord]) {
@@ -56,10 +68,13 @@ struct CatchUp {
 
     /// What the client can promise about missed messages on this server.
     var gapGuarantee: GapGuarantee {
-        if capabilities.contains(.sequence) { return .exact }
+        if usesSequence { return .exact }
         if capabilities.contains(.history) { return .byTimestamp }
         return .none
     }
+
+    /// Sequence numbers are relied on only where history can fill the holes they show.
+    private var usesSequence: Bool { capabilities.isSuperset(of: [.sequence, .history]) }
 
     // MARK: Events
 
@@ -78,23 +93,32 @@ struct CatchUp {
         isCaughtUp = false
     }
 
-    /// A page of history arrived (its messages are being stored by the session).
-    mutating func pageReceived(_ messages: [Message], hasMore: Bool, now: Timestamp) -> [Action] {
+    /// A page of history arrived (its messages are being stored by the session). `entries` are
+    /// the positions of the page's messages, those set aside included, in page order.
+    mutating func pageReceived(_ entries: [PageEntry], hasMore: Bool, now: Timestamp) -> [Action] {
         guard case .awaitingPage(let pages) = phase else { return [] }
+        pushesSincePage = 0
         let pagesSoFar = pages + 1
         var actions: [Action] = []
-        if let last = messages.last {
-            var advanced = SyncCursor(position: last.position, sequence: cursor.sequence)
-            if capabilities.contains(.sequence), let sequence = messages.compactMap(\.sequence).max() {
+        let before = cursor
+        if let last = entries.last(where: { $0.position != nil })?.position {
+            var advanced = SyncCursor(position: max(cursor.position, last), sequence: cursor.sequence)
+            if usesSequence, let sequence = entries.compactMap(\.sequence).max() {
                 advanced.sequence = max(cursor.sequence, sequence)
             }
             cursor = absorbReceivedAhead(advanced)
+        }
+        if cursor != before {
             actions.append(.persist(.setSyncCursor(cursor)))
             if let gap = openGap {
                 actions.append(.persist(.updateGapProgress(id: gap.id, filledUpTo: cursor)))
             }
+        } else if hasMore {
+            // A page that moves nothing would be asked for again and again: try later.
+            phase = .waitingToFill(pagesThisSession: pagesSoFar)
+            return [.setTimer(.gapFill, at: now.adding(configuration.pageRetryDelay))]
         }
-        guard hasMore, !messages.isEmpty else {
+        guard hasMore, !entries.isEmpty else {
             // Caught up (an empty page with has_more would loop forever: treat it as the end).
             phase = .idle
             isCaughtUp = true
@@ -120,7 +144,7 @@ struct CatchUp {
     mutating func pageFailed(now: Timestamp) -> [Action] {
         guard case .awaitingPage(let pages) = phase else { return [] }
         phase = .waitingToFill(pagesThisSession: pages)
-        return [.setTimer(.gapFill, at: now.adding(Micros.seconds(5)))]
+        return [.setTimer(.gapFill, at: now.adding(configuration.pageRetryDelay))]
     }
 
     mutating func fillTimerFired(now: Timestamp) -> [Action] {
@@ -134,11 +158,12 @@ struct CatchUp {
         fillTimerFired(now: now)
     }
 
-    /// A message pushed live (not from history).
-    mutating func livePushReceived(_ message: Message, connected: Bool, now: Timestamp) -> [Action] {
-        if capabilities.contains(.sequence), let sequence = message.sequence {
+    /// A message pushed live (not from history); `position` is `nil` for one set aside whose
+    /// position could not be read.
+    mutating func livePushReceived(position: MessagePosition?, sequence: UInt64?, connected: Bool, now: Timestamp) -> [Action] {
+        if usesSequence, let sequence, let position {
             guard sequence > cursor.sequence else { return [] }
-            receivedAhead[sequence] = message.position
+            receivedAhead[sequence] = position
             guard case .idle = phase, isCaughtUp else { return [] }
             if sequence == cursor.sequence + 1 {
                 cursor = absorbReceivedAhead(cursor)
@@ -146,7 +171,7 @@ struct CatchUp {
             }
             // An exact hole: sequence numbers cursor+1 ..< sequence are missing.
             var actions = openGap == nil
-                ? openGapRecord(after: cursor, before: SyncCursor(position: message.position, sequence: sequence), now: now)
+                ? openGapRecord(after: cursor, before: SyncCursor(position: position, sequence: sequence), now: now)
                 : []
             if connected {
                 phase = .awaitingPage(pagesThisSession: 0)
@@ -155,18 +180,21 @@ struct CatchUp {
             }
             return actions
         }
-        // Timestamp cursors: a push seen on a connection that has caught up and has no open gap
-        // extends the contiguous range (the server keeps undelivered messages pending, so one
-        // that was not pushed comes with the next authentication).
-        guard case .idle = phase, isCaughtUp, openGap == nil, message.position > cursor.position else { return [] }
-        cursor.position = message.position
-        return [.persist(.setSyncCursor(cursor))]
+        // Timestamp cursors: a push proves nothing about the messages before it, so it never
+        // moves the cursor. Enough of them, and a history page moves it over them.
+        guard capabilities.contains(.history) else { return [] }
+        pushesSincePage += 1
+        guard pushesSincePage >= configuration.refreshAfterPushes, connected, case .idle = phase, isCaughtUp else { return [] }
+        pushesSincePage = 0
+        phase = .awaitingPage(pagesThisSession: 0)
+        isCaughtUp = false
+        return [requestNextPage()]
     }
 
     // MARK: Helpers
 
     private func requestNextPage() -> Action {
-        .requestHistory(afterCursor: cursor, bySequence: capabilities.contains(.sequence) && cursor.sequence > 0)
+        .requestHistory(afterCursor: cursor, bySequence: usesSequence && cursor.sequence > 0)
     }
 
     private mutating func openGapRecord(after: SyncCursor, before: SyncCursor?, now: Timestamp) -> [Action] {
@@ -189,9 +217,16 @@ struct CatchUp {
     }
 }
 
+/// One message of a history page, as the cursor sees it: its position and sequence number,
+/// when known (a message set aside as undecodable may have neither).
+struct PageEntry: Hashable, Sendable {
+    var position: MessagePosition?
+    var sequence: UInt64?
+}
+
 /// What the client can promise about messages missed while offline.
 public enum GapGuarantee: Hashable, Sendable {
-    /// `sequence`: every hole is detected exactly and filled.
+    /// `sequence` and `history`: every hole is detected exactly and filled.
     case exact
     /// `history`: everything after the cursor is fetched after each authentication.
     case byTimestamp

@@ -1,4 +1,4 @@
-import OutpostStore
+import OutpostModel
 import OutpostWire
 
 /// Connection, authentication, heartbeat and reconnect backoff of one server, sans-IO.
@@ -18,6 +18,11 @@ struct ConnectionStateMachine {
         var backoffBaseDelays: [Int64] = [1, 2, 4, 8, 16, 30].map(Micros.seconds)
         /// Each delay is multiplied by a random factor in this range.
         var backoffJitter: ClosedRange<Double> = 0.5...1.0
+        /// How long an authenticated connection must last before its end starts the backoff
+        /// over. A login the server ends at once (close 4003 with a sixth device, a message it
+        /// cannot deliver …) keeps escalating instead, so that failing logins are damped
+        /// rather than repeated every second.
+        var stableConnection: Int64 = Micros.seconds(30)
     }
 
     enum Action: Hashable, Sendable {
@@ -51,6 +56,8 @@ struct ConnectionStateMachine {
     private var state: State = .disconnected
     /// Index into the backoff delays for the next reconnect.
     private(set) var backoffAttempt = 0
+    /// When the current connection authenticated.
+    private var authenticatedAt: Timestamp?
     private(set) var reconnectScheduledAt: Timestamp?
     private(set) var isForeground = true
     private(set) var isReachable = true
@@ -114,6 +121,10 @@ struct ConnectionStateMachine {
         var actions: [Action] = [.cancelTimer(.connectTimeout), .cancelTimer(.authTimeout), .cancelTimer(.heartbeat),
                                  .cancelTimer(.pongTimeout)]
         if wasConnected { actions.append(.sessionLost) }
+        if let authenticatedAt, now.microseconds - authenticatedAt.microseconds >= configuration.stableConnection {
+            backoffAttempt = 0
+        }
+        authenticatedAt = nil
         // Only the close codes that mean "this session is over" change what happens next.
         switch code.map(SovereignCloseCode.init(rawValue:)) {
         case .sessionExpired?:
@@ -131,7 +142,7 @@ struct ConnectionStateMachine {
     mutating func authSucceeded(_ id: ConnectionID, now: Timestamp) -> [Action] {
         guard id == currentConnection, case .authenticating = state else { return [] }
         state = .connected(id, awaitingPong: false)
-        backoffAttempt = 0
+        authenticatedAt = now
         return [.cancelTimer(.authTimeout), .stateChanged(.connected), .sessionEstablished(id),
                 .setTimer(.heartbeat, at: now.adding(configuration.heartbeatInterval))]
     }
@@ -146,6 +157,8 @@ struct ConnectionStateMachine {
     mutating func pongReceived(_ id: ConnectionID, now: Timestamp) -> [Action] {
         guard case .connected(let current, true) = state, current == id else { return [] }
         state = .connected(id, awaitingPong: false)
+        // Authenticated and answering heartbeats: a healthy link, so the backoff starts over.
+        backoffAttempt = 0
         return [.cancelTimer(.pongTimeout), .setTimer(.heartbeat, at: now.adding(configuration.heartbeatInterval))]
     }
 
@@ -225,6 +238,7 @@ struct ConnectionStateMachine {
         if establishedConnection != nil { actions.append(.sessionLost) }
         state = .disconnecting
         reconnectScheduledAt = nil
+        authenticatedAt = nil
         actions += [.cancelTimer(.connectTimeout), .cancelTimer(.authTimeout), .cancelTimer(.reconnect),
                     .cancelTimer(.heartbeat), .cancelTimer(.pongTimeout), .stateChanged(.disconnecting), .readyForRemoval]
         return actions
@@ -243,6 +257,7 @@ struct ConnectionStateMachine {
 
     private mutating func failAuthentication(_ reason: String) -> [Action] {
         state = .authFailed
+        authenticatedAt = nil
         reconnectScheduledAt = nil
         hasCredentials = false
         return [.stateChanged(.authFailed), .authFailed(reason: reason)]

@@ -1,18 +1,27 @@
-import OutpostStore
+import OutpostModel
 
-/// The in-memory side of one server's durable outbox: which items go on the wire, in what
-/// order, and what happens to them.
+/// The in-memory side of one server's durable outbox, and its only authority: every item
+/// enters, leaves and changes here, and the store's own state checks stay behind it as a guard.
 ///
 /// - FIFO per conversation: at most one item of a conversation is in flight, and an item is
 ///   never sent before an earlier one of its conversation is settled.
 /// - Several conversations are in flight at once (up to ``Configuration/maxInFlight``).
 /// - An item keeps its client message id on every attempt; an expired item is never sent.
+/// - Sends are paced by a token bucket at the protocol's rate (30 a second, bursts of 10), so a
+///   conforming server never has to refuse one; a server that still answers 3004 halves the
+///   rate (once per burst), and the rate climbs back after a quiet minute.
 struct OutboxDrain {
     struct Configuration: Hashable, Sendable {
         var maxInFlight = 8
         var requestTimeout: Int64 = Micros.seconds(30)
-        var rateLimitPause: Int64 = Micros.seconds(1)
         var transientErrorPause: Int64 = Micros.seconds(5)
+        /// PROTOCOL.md §6: 30 `MESSAGE_SEND` a second per connection, bursts of 10.
+        var sendsPerSecond = 30.0
+        var sendBurst = 10.0
+        /// The slowest rate repeated 3004s can push the outbox down to.
+        var minimumSendsPerSecond = 0.25
+        /// How long without a 3004 before the rate doubles again.
+        var rateRecovery: Int64 = Micros.seconds(60)
     }
 
     enum Action: Hashable, Sendable {
@@ -24,52 +33,108 @@ struct OutboxDrain {
         case notify(SessionNotification)
     }
 
+    private struct Attempt: Hashable {
+        let clientMessageID: String
+        let sentAt: Timestamp
+    }
+
     let configuration: Configuration
     /// Queued and in-flight items in FIFO order.
     private(set) var pending: [OutboxItem]
-    /// Request id → client message id of each item in flight.
-    private var inFlight: [String: String] = [:]
+    /// The queue position the next new item takes.
+    private(set) var nextQueuePosition: Int64
+    /// Request id → the attempt in flight under it.
+    private var inFlight: [String: Attempt] = [:]
+    /// After a transient server error: nothing is sent before this.
     private var pausedUntil: Timestamp?
+    private var rate: SendRate
 
-    init(configuration: Configuration = Configuration(), pending: [OutboxItem]) {
+    init(configuration: Configuration = Configuration(), pending: [OutboxItem], nextQueuePosition: Int64) {
         self.configuration = configuration
         // After a relaunch nothing is in flight any more: every pending item is simply queued.
         self.pending = pending.filter { $0.state == .queued || $0.state == .inFlight }
             .map { var item = $0; item.state = .queued; return item }
             .sorted { $0.queuePosition < $1.queuePosition }
+        self.nextQueuePosition = max(nextQueuePosition, (self.pending.last?.queuePosition ?? 0) + 1)
+        rate = SendRate(configuration: configuration)
     }
 
     var inFlightCount: Int { inFlight.count }
 
-    func clientMessageID(forRequest requestID: String) -> String? { inFlight[requestID] }
+    func clientMessageID(forRequest requestID: String) -> String? { inFlight[requestID]?.clientMessageID }
 
-    // MARK: Events
+    // MARK: Commands of the front end
 
-    mutating func enqueued(_ item: OutboxItem, now: Timestamp) -> [Action] {
-        guard item.state == .queued, !pending.contains(where: { $0.clientMessageID == item.clientMessageID }) else { return [] }
-        pending.append(item)
-        pending.sort { $0.queuePosition < $1.queuePosition }
-        return expiryTimer()
-    }
-
-    /// The front end changed an item through the store (retry, cancel, edit).
-    mutating func itemUpdated(_ item: OutboxItem, now: Timestamp) -> [Action] {
-        if let index = pending.firstIndex(where: { $0.clientMessageID == item.clientMessageID }) {
-            // An item on the wire stays as it is: the store refuses to cancel or edit it.
-            guard pending[index].state != .inFlight else { return [] }
-            if item.state == .queued { pending[index] = item } else { pending.remove(at: index) }
-        } else if item.state == .queued {
-            pending.append(item)
-            pending.sort { $0.queuePosition < $1.queuePosition }
+    /// Queues a new message at the end of the outbox.
+    mutating func enqueue(_ draft: OutboxDraft, now: Timestamp) throws(OutboxRefusal) -> (OutboxItem, [Action]) {
+        guard draft.payload.count <= OutboxDraft.maxPayloadBytes else { throw .payloadTooLarge(draft.payload.count) }
+        guard draft.lifespan > 0 else { throw .invalidLifespan }
+        guard !pending.contains(where: { $0.clientMessageID == draft.clientMessageID }) else {
+            throw .duplicateClientMessageID(draft.clientMessageID)
         }
-        return expiryTimer()
+        let item = OutboxItem(queuePosition: nextQueuePosition, clientMessageID: draft.clientMessageID,
+                              conversationID: draft.conversationID, messageType: draft.messageType, payload: draft.payload,
+                              state: .queued, enqueuedAt: now, expiresAt: now.adding(draft.lifespan), updatedAt: now)
+        nextQueuePosition += 1
+        pending.append(item)
+        return (item, [.persist(.enqueue(item))] + expiryTimer())
     }
+
+    /// Queues a failed or expired item again, same client message id, with a new lifespan.
+    mutating func retry(_ item: OutboxItem, lifespan: Int64, now: Timestamp) throws(OutboxRefusal) -> [Action] {
+        guard item.state == .failed || item.state == .expired else { throw .notAllowed(item, "retry") }
+        guard lifespan > 0 else { throw .invalidLifespan }
+        var queued = item
+        queued.state = .queued
+        queued.failure = nil
+        queued.expiresAt = now.adding(lifespan)
+        queued.updatedAt = now
+        pending.removeAll { $0.clientMessageID == item.clientMessageID }
+        pending.append(queued)
+        pending.sort { $0.queuePosition < $1.queuePosition }
+        return [.persist(.requeue(clientMessageID: item.clientMessageID, expiresAt: queued.expiresAt))] + expiryTimer()
+    }
+
+    /// Cancels an item that has never been on the wire. An item sent once (its echo lost, or
+    /// still in flight) may already be stored by the server: cancelling it would hide a
+    /// delivered message, so that is refused.
+    mutating func cancel(_ item: OutboxItem, now: Timestamp) throws(OutboxRefusal) -> [Action] {
+        let current = pending.first { $0.clientMessageID == item.clientMessageID } ?? item
+        guard current.state != .inFlight else { throw .inFlight(item.clientMessageID) }
+        switch current.state {
+        case .queued, .expired:
+            guard current.attempts == 0 else { throw .mayHaveBeenDelivered(item.clientMessageID) }
+        case .failed:
+            break
+        case .sent, .cancelled, .inFlight:
+            throw .notAllowed(current, "cancel")
+        }
+        pending.removeAll { $0.clientMessageID == item.clientMessageID }
+        return [.persist(.cancel(clientMessageID: item.clientMessageID))] + expiryTimer()
+    }
+
+    /// Replaces the payload of an item that has never been on the wire (once sent, a server
+    /// that deduplicates by client message id keeps the first version).
+    mutating func edit(_ item: OutboxItem, payload: [UInt8], now: Timestamp) throws(OutboxRefusal) -> [Action] {
+        guard payload.count <= OutboxDraft.maxPayloadBytes else { throw .payloadTooLarge(payload.count) }
+        guard let index = pending.firstIndex(where: { $0.clientMessageID == item.clientMessageID }) else {
+            throw .notAllowed(item, "edit")
+        }
+        guard pending[index].state == .queued else { throw .inFlight(item.clientMessageID) }
+        guard pending[index].attempts == 0 else { throw .mayHaveBeenDelivered(item.clientMessageID) }
+        pending[index].payload = payload
+        pending[index].updatedAt = now
+        return [.persist(.edit(clientMessageID: item.clientMessageID, payload: payload))]
+    }
+
+    // MARK: Sending
 
     /// Puts every item that may go now on the wire. `nextRequestID` numbers the requests.
     mutating func drain(now: Timestamp, nextRequestID: () -> String) -> [Action] {
         var actions = expire(now: now)
-        if let pausedUntil, now < pausedUntil { return actions }
+        if let pausedUntil, now < pausedUntil { return actions + [.setTimer(.sendPause, at: pausedUntil)] }
         pausedUntil = nil
+        rate.recover(now: now)
         var busyConversations = Set(pending.filter { $0.state == .inFlight }.map(\.conversationID))
         for index in pending.indices where inFlight.count < configuration.maxInFlight {
             let item = pending[index]
@@ -77,11 +142,16 @@ struct OutboxDrain {
                 busyConversations.insert(item.conversationID)
                 continue
             }
+            guard rate.take(now: now) else {
+                // Out of tokens: the next one is due shortly.
+                actions.append(.setTimer(.sendPause, at: rate.nextTokenAt(now: now)))
+                break
+            }
             let requestID = nextRequestID()
             pending[index].state = .inFlight
             pending[index].attempts += 1
             pending[index].lastRequestID = requestID
-            inFlight[requestID] = item.clientMessageID
+            inFlight[requestID] = Attempt(clientMessageID: item.clientMessageID, sentAt: now)
             busyConversations.insert(item.conversationID)
             actions += [.send(pending[index], requestID: requestID),
                         .setTimer(.request(requestID), at: now.adding(configuration.requestTimeout))]
@@ -96,8 +166,8 @@ struct OutboxDrain {
         requestID: String?, clientMessageID: String?, serverMessageID: String, serverTimestamp: Timestamp, now: Timestamp
     ) -> [Action]? {
         let matchedID: String?
-        if let requestID, !requestID.isEmpty, let id = inFlight[requestID] {
-            matchedID = id
+        if let requestID, !requestID.isEmpty, let attempt = inFlight[requestID] {
+            matchedID = attempt.clientMessageID
         } else if let clientMessageID, !clientMessageID.isEmpty,
                   pending.contains(where: { $0.clientMessageID == clientMessageID }) {
             matchedID = clientMessageID
@@ -117,17 +187,22 @@ struct OutboxDrain {
 
     /// `ERROR` carrying the request id of a send.
     mutating func errorReceived(requestID: String, code: Int32, message: String, now: Timestamp) -> [Action]? {
-        guard let clientMessageID = inFlight.removeValue(forKey: requestID),
-              let index = pending.firstIndex(where: { $0.clientMessageID == clientMessageID })
+        guard let attempt = inFlight.removeValue(forKey: requestID),
+              let index = pending.firstIndex(where: { $0.clientMessageID == attempt.clientMessageID })
         else { return nil }
+        let clientMessageID = attempt.clientMessageID
         var actions: [Action] = [.cancelTimer(.request(requestID))]
         switch SendErrorDisposition.classify(code) {
         case .rateLimited:
             pending[index].state = .queued
-            actions += [.persist(.returnToQueue(clientMessageID: clientMessageID))] + pause(configuration.rateLimitPause, now: now)
+            rate.rejected(sentAt: attempt.sentAt, now: now)
+            actions += [.persist(.returnToQueue(clientMessageID: clientMessageID)),
+                        .setTimer(.sendPause, at: rate.nextTokenAt(now: now))]
         case .transient:
             pending[index].state = .queued
-            actions += [.persist(.returnToQueue(clientMessageID: clientMessageID))] + pause(configuration.transientErrorPause, now: now)
+            let until = now.adding(configuration.transientErrorPause)
+            pausedUntil = max(pausedUntil ?? until, until)
+            actions += [.persist(.returnToQueue(clientMessageID: clientMessageID)), .setTimer(.sendPause, at: pausedUntil!)]
         case .permanent(let notAMember):
             let item = pending.remove(at: index)
             let reason = message.isEmpty ? "server error \(code)" : message
@@ -135,6 +210,7 @@ struct OutboxDrain {
             if notAMember { actions.append(.persist(.markNotMember(conversationID: item.conversationID))) }
             actions.append(.notify(.outboxItemFailed(clientMessageID: clientMessageID,
                                                      failure: OutboxFailure(code: code, reason: reason))))
+            actions += expiryTimer()
         }
         return actions
     }
@@ -142,19 +218,15 @@ struct OutboxDrain {
     /// The connection is gone: every item in flight goes back to the queue, id unchanged.
     mutating func connectionLost() -> [Action] {
         var actions: [Action] = []
-        for (requestID, clientMessageID) in inFlight.sorted(by: { $0.key < $1.key }) {
+        for (requestID, attempt) in inFlight.sorted(by: { $0.key < $1.key }) {
             actions.append(.cancelTimer(.request(requestID)))
-            if let index = pending.firstIndex(where: { $0.clientMessageID == clientMessageID }) {
+            if let index = pending.firstIndex(where: { $0.clientMessageID == attempt.clientMessageID }) {
                 pending[index].state = .queued
-                actions.append(.persist(.returnToQueue(clientMessageID: clientMessageID)))
+                actions.append(.persist(.returnToQueue(clientMessageID: attempt.clientMessageID)))
             }
         }
         inFlight.removeAll()
         return actions
-    }
-
-    mutating func pauseEnded() {
-        pausedUntil = nil
     }
 
     /// Queued items whose lifespan ran out leave the queue as expired: never sent silently.
@@ -167,16 +239,63 @@ struct OutboxDrain {
 
     // MARK: Helpers
 
-    private mutating func pause(_ duration: Int64, now: Timestamp) -> [Action] {
-        let until = now.adding(duration)
-        pausedUntil = max(pausedUntil ?? until, until)
-        return [.setTimer(.sendPause, at: pausedUntil!)]
-    }
-
     private func expiryTimer() -> [Action] {
         guard let earliest = pending.filter({ $0.state == .queued }).map(\.expiresAt).min() else {
             return [.cancelTimer(.outboxExpiry)]
         }
         return [.setTimer(.outboxExpiry, at: earliest)]
+    }
+}
+
+/// A token bucket for `MESSAGE_SEND`, in virtual time.
+private struct SendRate {
+    let configuration: OutboxDrain.Configuration
+    private(set) var perSecond: Double
+    private var tokens: Double
+    private var refilledAt: Timestamp?
+    /// When the rate was last lowered: a 3004 for a send made before then is part of the same
+    /// burst and does not lower it again.
+    private var loweredAt: Timestamp?
+
+    init(configuration: OutboxDrain.Configuration) {
+        self.configuration = configuration
+        perSecond = configuration.sendsPerSecond
+        tokens = configuration.sendBurst
+    }
+
+    private var burst: Double { max(1, min(configuration.sendBurst, perSecond)) }
+
+    private mutating func refill(now: Timestamp) {
+        if let refilledAt, now > refilledAt {
+            tokens = min(burst, tokens + Double(now.microseconds - refilledAt.microseconds) / 1_000_000 * perSecond)
+        }
+        refilledAt = max(refilledAt ?? now, now)
+    }
+
+    mutating func take(now: Timestamp) -> Bool {
+        refill(now: now)
+        guard tokens >= 1 else { return false }
+        tokens -= 1
+        return true
+    }
+
+    func nextTokenAt(now: Timestamp) -> Timestamp {
+        let missing = max(0, 1 - tokens)
+        return now.adding(microseconds: max(1, Int64((missing / perSecond * 1_000_000).rounded(.up))))
+    }
+
+    mutating func rejected(sentAt: Timestamp, now: Timestamp) {
+        refill(now: now)
+        tokens = 0
+        if let loweredAt, sentAt < loweredAt { return }
+        perSecond = max(configuration.minimumSendsPerSecond, perSecond / 2)
+        loweredAt = now
+    }
+
+    mutating func recover(now: Timestamp) {
+        guard let loweredAt, perSecond < configuration.sendsPerSecond,
+              now.microseconds - loweredAt.microseconds >= configuration.rateRecovery else { return }
+        perSecond = min(configuration.sendsPerSecond, perSecond * 2)
+        self.loweredAt = now
     }
 }

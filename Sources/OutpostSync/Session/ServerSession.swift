@@ -1,12 +1,6 @@
 import Foundation
-import OutpostStore
+import OutpostModel
 import OutpostWire
-
-/// Deliberately wrong behaviours, switched on only by tests of the simulator's checker.
-public enum DeliberateBug: String, Hashable, Sendable, Codable {
-    /// Acknowledge messages and move the cursor before the messages are committed.
-    case acknowledgeBeforeStoring = "ack_before_store"
-}
 
 /// The sans-IO sync core of one server: connection, authentication, heartbeat and backoff;
 /// outbox drain; catch-up and gap filling; inbound storage and acknowledgement.
@@ -20,15 +14,11 @@ public enum DeliberateBug: String, Hashable, Sendable, Codable {
 /// var session = ServerSession(capabilities: .all, snapshot: try partition.sessionSnapshot(), seed: seed)
 /// for effect in session.handle(.connectRequested, now: now) { … }
 /// ```
-public struct ServerSession {
+public struct ServerSession: Sendable {
     public struct Configuration: Hashable, Sendable {
         var connection = ConnectionStateMachine.Configuration()
         var outbox = OutboxDrain.Configuration()
         var catchUp = CatchUp.Configuration()
-
-        /// A deliberate bug, for tests only: they prove that the simulator's checker catches a
-        /// client that loses messages. Never set it in an app.
-        public var deliberateBug: DeliberateBug?
 
         /// Messages per history page (1…500).
         public var historyPageSize: Int32 {
@@ -71,7 +61,8 @@ public struct ServerSession {
         self.capabilities = capabilities
         connection = ConnectionStateMachine(configuration: configuration.connection,
                                             hasCredentials: snapshot.sessionToken != nil)
-        outbox = OutboxDrain(configuration: configuration.outbox, pending: snapshot.pendingOutbox)
+        outbox = OutboxDrain(configuration: configuration.outbox, pending: snapshot.pendingOutbox,
+                             nextQueuePosition: snapshot.nextQueuePosition)
         catchUp = CatchUp(configuration: configuration.catchUp, capabilities: capabilities, cursor: snapshot.cursor,
                           gaps: snapshot.gaps)
         random = SplitMix64(seed: seed)
@@ -86,6 +77,10 @@ public struct ServerSession {
     public var openGap: GapRecord? { catchUp.openGap }
     public var gapGuarantee: GapGuarantee { catchUp.gapGuarantee }
     public var pendingOutboxCount: Int { outbox.pending.count }
+    /// Queued and in-flight items, in FIFO order.
+    public var pendingOutbox: [OutboxItem] { outbox.pending }
+    /// The connection that is open or opening, if any.
+    public var currentConnection: ConnectionID? { connection.currentConnection }
     public var sendsInFlight: Int { outbox.inFlightCount }
     public var isCaughtUp: Bool { catchUp.isCaughtUp }
     public var reconnectScheduledAt: Timestamp? { connection.reconnectScheduledAt }
@@ -115,13 +110,9 @@ public struct ServerSession {
             return run(connection.reachabilityLost(now: now), now: now)
         case .reachabilityRestored:
             return run(connection.reachabilityRestored(now: now), now: now)
-        case .enqueued(let item):
-            return outboxEffects(outbox.enqueued(item, now: now), now: now) + drain(now: now)
-        case .outboxItemUpdated(let item):
-            return outboxEffects(outbox.itemUpdated(item, now: now), now: now) + drain(now: now)
         case .sessionTokenUpdated(let token):
             sessionToken = token
-            return run(connection.credentialsUpdated(now: now), now: now)
+            return [.persist(.setSessionToken(token))] + run(connection.credentialsUpdated(now: now), now: now)
         case .removeRequested:
             let effects = run(connection.removeRequested(now: now), now: now)
             isRemoved = true
@@ -132,6 +123,39 @@ public struct ServerSession {
         }
     }
 
+    // MARK: Outbox commands
+
+    /// Carries out a command of the front end on the outbox. The session is the outbox's only
+    /// authority: what it refuses is never written, what it accepts comes back as effects
+    /// (the write, and the send when the server is connected).
+    ///
+    /// - Returns: the item as the command left it, and the effects.
+    /// - Throws: ``OutboxRefusal`` when the command is not allowed; nothing changed.
+    public mutating func perform(_ command: OutboxCommand, now: Timestamp) throws(OutboxRefusal) -> (item: OutboxItem, effects: [SessionEffect]) {
+        guard !isRemoved else { throw OutboxRefusal(code: .notAllowed, message: "the server is being removed") }
+        let item: OutboxItem
+        let actions: [OutboxDrain.Action]
+        switch command {
+        case .send(let draft):
+            (item, actions) = try outbox.enqueue(draft, now: now)
+        case .retry(let stored, let lifespan):
+            actions = try outbox.retry(stored, lifespan: lifespan, now: now)
+            item = outbox.pending.first { $0.clientMessageID == stored.clientMessageID } ?? stored
+        case .cancel(let stored):
+            actions = try outbox.cancel(stored, now: now)
+            var cancelled = stored
+            cancelled.state = .cancelled
+            cancelled.updatedAt = now
+            item = cancelled
+        case .edit(let stored, let payload):
+            actions = try outbox.edit(stored, payload: payload, now: now)
+            item = outbox.pending.first { $0.clientMessageID == stored.clientMessageID } ?? stored
+        }
+        let effects = outboxEffects(actions, now: now) + drain(now: now)
+        // Drained at once when connected: report the item as it is now.
+        return (outbox.pending.first { $0.clientMessageID == item.clientMessageID } ?? item, effects)
+    }
+
     // MARK: Inbound frames
 
     private mutating func received(_ bytes: [UInt8], on id: ConnectionID, now: Timestamp) -> [SessionEffect] {
@@ -140,9 +164,10 @@ public struct ServerSession {
             envelope = try WireCodec.decodeServerEnvelope(bytes)
         } catch {
             // A newer server may send types this client does not know: skip them. Anything
-            // else undecodable means the stream cannot be trusted: reconnect.
+            // else undecodable is set aside, not fought over: dropping the connection would
+            // bring the same frame back after every login, and nothing behind it would arrive.
             if error.code == .unknownMessageType { return [] }
-            return run(connection.connectionFailed(id, now: now, random: &random), now: now)
+            return setAside(bytes, error, on: id, now: now)
         }
         let requestID = envelope.requestID
         switch envelope.frame {
@@ -161,7 +186,8 @@ public struct ServerSession {
         case .historyResponse(let response):
             guard requestID == historyRequestID else { return [] }
             historyRequestID = nil
-            return historyPage(response, on: id, now: now)
+            return historyPage(response.messages.map(HistoryPageEntry.message), hasMore: response.hasMore,
+                               requestID: requestID, on: id, now: now)
         case .messageDelivered(let delivered):
             return [.notify(.delivered(messageID: delivered.messageID, to: delivered.deliveredTo))]
         case .groupCreated(let group):
@@ -211,23 +237,39 @@ public struct ServerSession {
         _ receive: MessageReceive, requestID: String, on id: ConnectionID, now: Timestamp
     ) -> [SessionEffect] {
         let message = self.message(from: receive)
-        let store = storeEffects([message])
-        let acks = requestID.isEmpty ? acknowledgements([message], on: id) : []
+        let store: [SessionEffect] = [.persist(.storeInbound([message]))]
+        let acks = requestID.isEmpty ? acknowledgements([message.messageID], on: id) : []
         var own: [SessionEffect] = []
         if let seen = outbox.ownMessageSeen(requestID: requestID, clientMessageID: message.clientMessageID,
                                             serverMessageID: message.messageID, serverTimestamp: message.serverTimestamp, now: now) {
             own = outboxEffects(seen, now: now) + drain(now: now)
         }
-        // Live pushes and this client's own echoes both move the cursor (sequence numbers cover
-        // the user's own messages too).
-        let progress = catchUpEffects(catchUp.livePushReceived(message, connected: true, now: now), now: now)
-        return ordered(store: store, acknowledgements: acks, progress: progress) + own
+        // Live pushes and this client's own echoes both count for the cursor (sequence numbers
+        // cover the user's own messages too).
+        let progress = catchUpEffects(catchUp.livePushReceived(position: message.position, sequence: message.sequence,
+                                                               connected: true, now: now), now: now)
+        return store + acks + progress + own
     }
 
-    private mutating func historyPage(_ response: HistoryResponse, on id: ConnectionID, now: Timestamp) -> [SessionEffect] {
-        let messages = response.messages.map(message(from:))
-        let store = storeEffects(messages)
-        let acks = acknowledgements(messages, on: id)
+    private mutating func historyPage(_ entries: [HistoryPageEntry], hasMore: Bool, requestID: String, on id: ConnectionID,
+                                      now: Timestamp) -> [SessionEffect] {
+        var messages: [Message] = []
+        var positions: [PageEntry] = []
+        var setAside: [SessionEffect] = []
+        var acknowledged: [String] = []
+        for entry in entries {
+            switch entry {
+            case .message(let receive):
+                let message = self.message(from: receive)
+                messages.append(message)
+                acknowledged.append(message.messageID)
+                positions.append(PageEntry(position: message.position, sequence: message.sequence))
+            case .setAside(let salvaged):
+                setAside.append(.notify(.messageSetAside(messageID: salvaged.messageID, reason: "undecodable message in a history page")))
+                if let messageID = salvaged.messageID { acknowledged.append(messageID) }
+                positions.append(PageEntry(position: salvaged.position, sequence: salvaged.sequence))
+            }
+        }
         var own: [SessionEffect] = []
         for message in messages {
             if let seen = outbox.ownMessageSeen(requestID: nil, clientMessageID: message.clientMessageID,
@@ -236,30 +278,44 @@ public struct ServerSession {
                 own += outboxEffects(seen, now: now)
             }
         }
-        let progress = catchUpEffects(catchUp.pageReceived(messages, hasMore: response.hasMore, now: now), now: now)
-        return ordered(store: store, acknowledgements: acks, progress: progress) + own + drain(now: now)
+        let store: [SessionEffect] = messages.isEmpty ? [] : [.persist(.storeInbound(messages))]
+        let acks = acknowledgements(acknowledged, on: id)
+        let progress = catchUpEffects(catchUp.pageReceived(positions, hasMore: hasMore, now: now), now: now)
+        return [.cancelTimer(.request(requestID))] + store + acks + setAside + progress + own + drain(now: now)
     }
 
-    /// Store, then acknowledge and move the cursor: an acknowledged message, and every message
-    /// behind the cursor, is a committed one. The driver stops at a failed store, so neither
-    /// the acknowledgement nor the cursor can get ahead of the data.
-    private func ordered(store: [SessionEffect], acknowledgements: [SessionEffect], progress: [SessionEffect]) -> [SessionEffect] {
-        if configuration.deliberateBug == .acknowledgeBeforeStoring {
-            // Wrong on purpose (tests of the checker only).
-            return acknowledgements + progress + store
+    /// A frame that does not decode: what can be read of it is used (a message's id to
+    /// acknowledge it, so the server stops pushing it; its place in the stream, so the cursor can
+    /// pass it), the rest is reported and skipped. The connection stays.
+    private mutating func setAside(_ bytes: [UInt8], _ error: WireError, on id: ConnectionID, now: Timestamp) -> [SessionEffect] {
+        let salvaged = WireCodec.salvage(bytes)
+        switch salvaged.content {
+        case .historyPage(let entries, let hasMore) where !salvaged.requestID.isEmpty && salvaged.requestID == historyRequestID:
+            historyRequestID = nil
+            return historyPage(entries, hasMore: hasMore, requestID: salvaged.requestID, on: id, now: now)
+        case .message(let message):
+            var effects: [SessionEffect] = [.notify(.messageSetAside(messageID: message.messageID, reason: error.description))]
+            if let messageID = message.messageID, salvaged.requestID.isEmpty {
+                effects += acknowledgements([messageID], on: id)
+            }
+            effects += catchUpEffects(catchUp.livePushReceived(position: message.position, sequence: message.sequence,
+                                                               connected: true, now: now), now: now)
+            return effects
+        default:
+            if !salvaged.requestID.isEmpty, salvaged.requestID == historyRequestID {
+                // A page that cannot be read at all: ask again later rather than wedge.
+                historyRequestID = nil
+                return [.notify(.messageSetAside(messageID: nil, reason: error.description)),
+                        .cancelTimer(.request(salvaged.requestID))] + catchUpEffects(catchUp.pageFailed(now: now), now: now)
+            }
+            return [.notify(.messageSetAside(messageID: nil, reason: error.description))]
         }
-        return store + acknowledgements + progress
     }
 
-    private func storeEffects(_ messages: [Message]) -> [SessionEffect] {
-        guard !messages.isEmpty else { return [] }
-        return [.persist(.storeInbound(messages)), .notify(.messagesStored(messages.map(\.messageID)))]
-    }
-
-    private mutating func acknowledgements(_ messages: [Message], on id: ConnectionID) -> [SessionEffect] {
+    private mutating func acknowledgements(_ messageIDs: [String], on id: ConnectionID) -> [SessionEffect] {
         var acks: [SessionEffect] = []
-        for message in messages {
-            acks.append(send(.messageAck(MessageAck.with { $0.messageID = message.messageID }), on: id))
+        for messageID in messageIDs {
+            acks.append(send(.messageAck(MessageAck.with { $0.messageID = messageID }), on: id))
         }
         return acks
     }
@@ -292,7 +348,6 @@ public struct ServerSession {
             else { return [] }
             return run(connection.connectionFailed(id, now: now, random: &random), now: now)
         case .sendPause:
-            outbox.pauseEnded()
             return drain(now: now)
         case .outboxExpiry:
             return expireOutbox(now: now)
@@ -436,5 +491,13 @@ public struct ServerSession {
                 sequence: capabilities.contains(.sequence) && receive.sequence > 0 ? receive.sequence : nil,
                 messageType: receive.messageType, payload: [UInt8](receive.encryptedPayload),
                 clientMessageID: receive.clientMessageID.isEmpty ? nil : receive.clientMessageID)
+    }
+}
+
+extension SalvagedMessage {
+    /// Where the message sits in the stream, when both parts could be read.
+    var position: MessagePosition? {
+        guard let messageID, let serverTimestamp else { return nil }
+        return MessagePosition(timestamp: Timestamp(microseconds: serverTimestamp), messageID: messageID)
     }
 }

@@ -1,8 +1,8 @@
-import OutpostStore
+import OutpostModel
 
-/// What a ``ServerSession`` asks its driver (the runtime or the simulator) to do. The driver
-/// carries the effects out in order and stops at the first ``persist(_:)`` that fails: that
-/// ordering is what makes "store, then acknowledge" hold.
+/// What a ``ServerSession`` asks its driver to do. The driver (the client core) commits every
+/// ``persist(_:)`` of one event in a single transaction before anything else of that event
+/// happens: store, then acknowledge, whatever the order of the list.
 public enum SessionEffect: Hashable, Sendable {
     /// Open the transport (WebSocket, subprotocol `sovereign.v1`) to the server.
     case openTransport(ConnectionID)
@@ -20,27 +20,6 @@ public enum SessionEffect: Hashable, Sendable {
     case notify(SessionNotification)
 }
 
-/// A write to the server's partition. ``OutpostStore/Partition/apply(_:now:)`` performs it.
-public enum PersistOperation: Hashable, Sendable {
-    case storeInbound([Message])
-    case markInFlight(clientMessageID: String, requestID: String)
-    case markSent(clientMessageID: String, serverMessageID: String, serverTimestamp: Timestamp)
-    case markFailed(clientMessageID: String, code: Int32?, reason: String)
-    case returnToQueue(clientMessageID: String)
-    case expireOutbox
-    case setSyncCursor(SyncCursor)
-    case recordGap(id: Int64, after: SyncCursor, before: SyncCursor?)
-    case updateGapProgress(id: Int64, filledUpTo: SyncCursor)
-    case markGapFilled(id: Int64)
-    case setOwnUserID(String)
-    case setSessionToken(String)
-    case recordGroup(conversationID: String, title: String, members: [ConversationMember])
-    case recordMemberAdded(conversationID: String, member: ConversationMember)
-    case recordMemberRemoved(conversationID: String, userID: String)
-    case markNotMember(conversationID: String)
-    case recordInboundMLS(InboundMLSFrame.Kind, conversationID: String, senderID: String, data: [UInt8])
-}
-
 /// News for the front end.
 public enum SessionNotification: Hashable, Sendable {
     case connectionStateChanged(ConnectionState)
@@ -49,8 +28,9 @@ public enum SessionNotification: Hashable, Sendable {
     case outboxItemSent(clientMessageID: String, serverMessageID: String)
     case outboxItemFailed(clientMessageID: String, failure: OutboxFailure)
     case outboxItemExpired(clientMessageID: String)
-    /// New messages were stored (their ids), for live UI updates.
-    case messagesStored([String])
+    /// A frame that could not be decoded was skipped (a message's id, when it could be read;
+    /// it was acknowledged so that the server stops sending it).
+    case messageSetAside(messageID: String?, reason: String)
     case delivered(messageID: String, to: String)
     case presence(userID: String, status: String)
     case gapOpened(id: Int64)

@@ -10,7 +10,8 @@ public struct OutpostEvent: Hashable, Sendable, CustomStringConvertible {
         /// The session token no longer works; the server stays in ``ConnectionState/authFailed``
         /// until ``OutpostClient/updateSessionToken(_:for:)`` supplies a new one.
         case authFailed(reason: String)
-        /// New messages were committed (their ids): refresh what is on screen.
+        /// New messages were committed (their ids, each named once: a redelivered message, or
+        /// one a history page brings again, is not new): refresh what is on screen.
         case messagesStored([String])
         case outboxItemSent(clientMessageID: String, messageID: String)
         /// The server refused the message for good; it stays in the outbox as failed until the
@@ -27,13 +28,21 @@ public struct OutpostEvent: Hashable, Sendable, CustomStringConvertible {
         case caughtUp
         /// A frame for the front end itself (passkey challenges, MLS key packages …).
         case frame(type: Int, requestID: String, payload: [UInt8])
-        /// A write to the server's partition failed; the server's connection was closed so
-        /// that nothing is acknowledged that was not stored.
+        /// A write to the server's partition failed (the reason). Nothing of what the server
+        /// sent since the last commit was acknowledged: the connection was closed, and the
+        /// server's session starts again from what is on disk after a short wait.
         case storageFailed(String)
+        /// A frame from the server could not be decoded and was skipped; a message's id when
+        /// it could be read (the message was acknowledged, so the server stops sending it).
+        /// Everything after it still arrives.
+        case messageSetAside(messageID: String?, reason: String)
+        /// The subscriber fell behind by more than the stream's buffer and missed this many
+        /// events (``OutpostEvent/server`` is `nil`): reload what is on screen.
+        case eventsMissed(Int)
     }
 
-    /// The server the news is about.
-    public let server: ServerID
+    /// The server the news is about; `nil` only for ``Kind/eventsMissed(_:)``.
+    public let server: ServerID?
     /// What happened.
     public let kind: Kind
 
@@ -42,15 +51,32 @@ public struct OutpostEvent: Hashable, Sendable, CustomStringConvertible {
         self.kind = kind
     }
 
-    public var description: String { "\(server): \(kind)" }
+    private init(missed count: Int) {
+        server = nil
+        kind = .eventsMissed(count)
+    }
+
+    /// The marker a bounded event stream puts where it dropped `count` events.
+    public static func missed(_ count: Int) -> OutpostEvent { OutpostEvent(missed: count) }
+
+    public var description: String { "\(server.map { "\($0)" } ?? "client"): \(kind)" }
 }
 
 /// One server as the front end lists it.
 public struct ServerInfo: Hashable, Sendable {
+    /// Whether the server can be used.
+    public enum Availability: Hashable, Sendable {
+        case available
+        /// Its partition cannot be opened (a damaged or missing file, a setup that never
+        /// finished …): the reason says why. Nothing else is held up, and it can be removed.
+        case unavailable(reason: String)
+    }
+
     public let id: ServerID
     /// The canonical origin (`https://host[:port]`).
     public let origin: ServerOrigin
-    /// From the discovery document.
+    public let availability: Availability
+    /// From the discovery document (the host, when the server is unavailable).
     public let name: String
     /// From the discovery document: `mls`, `passkey`, `idempotent-send`, `history`, `sequence` …
     public let capabilities: [String]
@@ -62,6 +88,18 @@ public struct ServerInfo: Hashable, Sendable {
     public let gapGuarantee: GapGuarantee
     /// Messages waiting in the outbox (queued or in flight).
     public let pendingOutboxCount: Int
+
+    public init(id: ServerID, origin: ServerOrigin, availability: Availability, name: String, capabilities: [String],
+                connectionState: ConnectionState, gapGuarantee: GapGuarantee, pendingOutboxCount: Int) {
+        self.id = id
+        self.origin = origin
+        self.availability = availability
+        self.name = name
+        self.capabilities = capabilities
+        self.connectionState = connectionState
+        self.gapGuarantee = gapGuarantee
+        self.pendingOutboxCount = pendingOutboxCount
+    }
 }
 
 /// What a front end hands over after its passkey ceremony with a server.
@@ -92,6 +130,11 @@ public struct ConversationPage: Hashable, Sendable {
     /// Pass this as `before` to load the previous page; `nil` when this page starts the
     /// conversation.
     public var previousPageBefore: MessagePosition?
+
+    public init(items: [Item], previousPageBefore: MessagePosition?) {
+        self.items = items
+        self.previousPageBefore = previousPageBefore
+    }
 
     /// The page's messages without the gap markers.
     public var messages: [Message] {

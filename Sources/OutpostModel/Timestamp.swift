@@ -11,9 +11,17 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
 
     public static func seconds(_ seconds: Int64) -> Timestamp { Timestamp(microseconds: seconds * 1_000_000) }
 
-    public func adding(microseconds delta: Int64) -> Timestamp { Timestamp(microseconds: microseconds + delta) }
+    /// The time `delta` µs later (earlier when negative), saturating at the ends of the range
+    /// rather than trapping: a lifespan of "forever" is `Int64.max`.
+    public func adding(microseconds delta: Int64) -> Timestamp {
+        let (sum, overflow) = microseconds.addingReportingOverflow(delta)
+        return Timestamp(microseconds: overflow ? (delta > 0 ? .max : .min) : sum)
+    }
 
-    public func adding(seconds: Int64) -> Timestamp { adding(microseconds: seconds * 1_000_000) }
+    public func adding(seconds: Int64) -> Timestamp {
+        let (micros, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000)
+        return adding(microseconds: overflow ? (seconds > 0 ? .max : .min) : micros)
+    }
 
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.microseconds < rhs.microseconds }
 

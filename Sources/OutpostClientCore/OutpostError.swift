@@ -1,4 +1,5 @@
 import OutpostStore
+import OutpostSync
 
 /// Every error the runtime throws: a ``Code`` to switch on and a message to show.
 ///
@@ -32,6 +33,16 @@ public struct OutpostError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let closed = Code("closed")
         /// The encrypted store failed; see ``OutpostError/storeError``.
         public static let storage = Code("storage")
+        /// An outbound payload over the 65,000-byte limit (PROTOCOL.md §9): never queued.
+        public static let payloadTooLarge = Code("payloadTooLarge")
+        /// A message lifespan of zero or less.
+        public static let invalidLifespan = Code("invalidLifespan")
+        /// The outbox refused a retry, cancel or edit in the item's state (in flight, sent
+        /// before without an answer, already sent …); ``OutpostError/message`` says which.
+        public static let outboxItemNotChangeable = Code("outboxItemNotChangeable")
+        /// The server's partition cannot be opened (see ``ServerInfo/availability``); it can
+        /// still be removed.
+        public static let serverUnavailable = Code("serverUnavailable")
     }
 
     public let code: Code
@@ -47,7 +58,16 @@ public struct OutpostError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(code): \(message)" }
 
-    static func storage(_ error: StoreError) -> OutpostError {
+    public static func storage(_ error: StoreError) -> OutpostError {
         OutpostError(.storage, "\(error)", storeError: error)
+    }
+
+    /// The outbox's refusal, under the code a front end switches on.
+    public static func outbox(_ refusal: OutboxRefusal) -> OutpostError {
+        switch refusal.code {
+        case .payloadTooLarge: OutpostError(.payloadTooLarge, refusal.message)
+        case .invalidLifespan: OutpostError(.invalidLifespan, refusal.message)
+        default: OutpostError(.outboxItemNotChangeable, refusal.message)
+        }
     }
 }

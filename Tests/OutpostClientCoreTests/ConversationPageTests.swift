@@ -1,4 +1,4 @@
-@testable import Outpost
+@testable import OutpostClientCore
 import Testing
 
 /// Where gap markers go on a page (the merge itself, without a server).

@@ -1,0 +1,168 @@
+import OutpostClientCore
+import OutpostStore
+import OutpostSync
+
+/// One server's ``ServerCore`` on its own serial executor, with the real things its outputs
+/// ask for: WebSocket connections, timers as tasks, events for the front end.
+///
+/// Each server has its own runner, so one server's catch-up (its partition writes included)
+/// runs beside another server's sends instead of in front of them. Everything that decides
+/// anything happens in the core; this is the thin adapter between it and swift-nio and the
+/// clock.
+actor ServerRunner {
+    private var core: ServerCore
+    private let transport: any WebSocketTransport
+    private let clock: any RuntimeClock
+    private let events: Broadcaster<OutpostEvent>
+    /// Called when the server's conversations changed (the live list is rebuilt).
+    private let conversationsChanged: @Sendable () -> Void
+    /// Attempts and open connections, by handle. A task runs each from connect to close.
+    private var connections: [ConnectionHandle: Connection] = [:]
+    private var timers: [ServerTimer.Kind: (timer: ServerTimer, task: Task<Void, Never>)] = [:]
+    private var stopped = false
+
+    private struct Connection {
+        let task: Task<Void, Never>
+        var open: (any WebSocketConnection)?
+    }
+
+    init(core: ServerCore, transport: any WebSocketTransport, clock: any RuntimeClock, events: Broadcaster<OutpostEvent>,
+         conversationsChanged: @escaping @Sendable () -> Void) {
+        self.core = core
+        self.transport = transport
+        self.clock = clock
+        self.events = events
+        self.conversationsChanged = conversationsChanged
+    }
+
+    var status: ServerStatus { core.status }
+    /// What the front end lists about the server.
+    var description: (status: ServerStatus, config: ServerConfig, origin: ServerOrigin) { (core.status, core.config, core.origin) }
+
+    // MARK: Inputs and commands
+
+    func handle(_ input: ServerInput) {
+        guard !stopped else { return }
+        perform(core.handle(input, now: clock.now()))
+    }
+
+    /// Runs a command of the core and carries out its outputs, whatever its result.
+    func run<Value: Sendable>(_ command: (inout ServerCore, Timestamp) -> ServerCore.Outcome<Value>) throws(OutpostError) -> Value {
+        guard !stopped else { throw OutpostError(.unknownServer, "server \(core.id) was removed") }
+        let outcome = command(&core, clock.now())
+        perform(outcome.outputs)
+        return try outcome.result.get()
+    }
+
+    func outbox(states: Set<OutboxState>?) throws(OutpostError) -> [OutboxItem] {
+        try core.outbox(states: states)
+    }
+
+    /// The server is being removed: its core stops, every connection closes and every timer
+    /// stops. Nothing reaches the core afterwards.
+    func remove() {
+        guard !stopped else { return }
+        perform(core.handle(.remove, now: clock.now()))
+        stop(closeCode: 1000)
+    }
+
+    /// Closes every connection and stops every task (removal, or the client closing).
+    func stop(closeCode: UInt16) {
+        stopped = true
+        for (_, entry) in timers { entry.task.cancel() }
+        timers.removeAll()
+        for handle in connections.keys.sorted(by: { $0.description < $1.description }) {
+            close(handle, code: closeCode)
+        }
+    }
+
+    // MARK: Outputs
+
+    private func perform(_ outputs: [ServerOutput]) {
+        for output in outputs {
+            switch output {
+            case .openConnection(let handle, let url):
+                open(handle, url: url)
+            case .closeConnection(let handle, let code):
+                close(handle, code: code)
+            case .send(let handle, let bytes):
+                connections[handle]?.open?.send(bytes)
+            case .setTimer(let timer, let at):
+                arm(timer, at: at)
+            case .cancelTimer(let timer):
+                if timers[timer.kind]?.timer == timer { timers.removeValue(forKey: timer.kind)?.task.cancel() }
+            case .event(let kind):
+                events.publish(OutpostEvent(server: core.id, kind: kind))
+            case .conversationsChanged:
+                conversationsChanged()
+            }
+        }
+    }
+
+    private func open(_ handle: ConnectionHandle, url: String) {
+        let transport = self.transport
+        let task = Task { [weak self] in
+            let opened: any WebSocketConnection
+            do {
+                opened = try await transport.connect(to: url)
+            } catch {
+                await self?.closed(handle, code: nil)
+                return
+            }
+            guard let self, await self.opened(handle, opened) else {
+                opened.close(code: 1000)
+                return
+            }
+            let code = await opened.run { [weak self] bytes in
+                await self?.received(bytes, on: handle)
+            }
+            await self.closed(handle, code: code)
+        }
+        connections[handle] = Connection(task: task, open: nil)
+    }
+
+    /// The core gave up on `handle` (or was stopped): its end is no news to it any more.
+    private func close(_ handle: ConnectionHandle, code: UInt16) {
+        guard let connection = connections.removeValue(forKey: handle) else { return }
+        if let open = connection.open {
+            open.close(code: code)  // the task ends once the close frame is out
+        } else {
+            connection.task.cancel()  // still connecting
+        }
+    }
+
+    /// Returns `false` when the connection was given up while it was opening.
+    private func opened(_ handle: ConnectionHandle, _ open: any WebSocketConnection) -> Bool {
+        guard !stopped, connections[handle] != nil else { return false }
+        connections[handle]?.open = open
+        self.handle(.connectionOpened(handle))
+        return true
+    }
+
+    private func received(_ bytes: [UInt8], on handle: ConnectionHandle) {
+        guard connections[handle]?.open != nil else { return }
+        self.handle(.received(handle, bytes))
+    }
+
+    private func closed(_ handle: ConnectionHandle, code: UInt16?) {
+        // Only a connection the core still owns is news to it.
+        guard connections.removeValue(forKey: handle) != nil else { return }
+        self.handle(.connectionClosed(handle, code: code))
+    }
+
+    private func arm(_ timer: ServerTimer, at deadline: Timestamp) {
+        timers.removeValue(forKey: timer.kind)?.task.cancel()
+        let clock = self.clock
+        let task = Task { [weak self] in
+            do { try await clock.sleep(until: deadline) } catch { return }
+            await self?.fired(timer)
+        }
+        timers[timer.kind] = (timer, task)
+    }
+
+    private func fired(_ timer: ServerTimer) {
+        guard timers[timer.kind]?.timer == timer else { return }
+        timers.removeValue(forKey: timer.kind)
+        handle(.timerFired(timer))
+    }
+}

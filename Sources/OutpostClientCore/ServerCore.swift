@@ -1,0 +1,465 @@
+import OutpostStore
+import OutpostSync
+import OutpostWire
+
+/// Everything between "something happened to one server" and "what leaves": the server's
+/// sans-IO ``ServerSession`` and its partition, driven together.
+///
+/// This is the one place where a session's effects are carried out, for the runtime, the
+/// simulator and the tests alike:
+/// - **One write transaction per input.** Every write an input causes is committed in a single
+///   transaction of the server's partition before any of its outputs is returned: store, then
+///   acknowledge, whatever order the session listed its effects in.
+/// - **Storage failures.** When that transaction fails (disk full, I/O error, a busy database),
+///   nothing of the input leaves; the connection is closed (so the server sends again what was
+///   not acknowledged), and the session starts again from what is on disk, after a wait that
+///   grows with failures in a row. The in-memory cursor and outbox can never run ahead of the
+///   partition.
+/// - **Connection identity.** Connections and timers are named by handles unique across
+///   servers, across a server removed and added again, and across sessions, so a late
+///   callback of an old socket is recognised and ignored (or closed).
+/// - **The outbox.** Send, retry, cancel and edit go through the session, the outbox's only
+///   authority; the store's state checks stay behind it as a guard.
+///
+/// A value type with no clock, socket or task inside: the driver passes `now` and carries out
+/// the ``ServerOutput``s. Deterministic for a seed.
+public struct ServerCore: Sendable {
+    public struct Configuration: Sendable {
+        /// The sync core's settings: page sizes, sends in flight.
+        public var session = ServerSession.Configuration()
+        /// How long a message sent without a lifespan may wait (7 days).
+        public var defaultLifespan: Int64 = Micros.seconds(7 * 24 * 3600)
+        /// The wait after a storage failure before starting again; it doubles with each failure
+        /// in a row, up to ``storageRetryCap``.
+        public var storageRetryDelay: Int64 = Micros.seconds(1)
+        public var storageRetryCap: Int64 = Micros.seconds(300)
+        /// Deduplication records are kept this long (µs), and pruned once a day.
+        public var dedupRetention: Int64 = Micros.seconds(Partition.dedupRetentionSeconds)
+        /// A deliberately broken client, for the simulator's own tests only.
+        @_spi(Simulation) public var deliberateBug: DeliberateBug?
+
+        public init() {}
+    }
+
+    /// The result of a command: its value or error, and the outputs to carry out either way.
+    public struct Outcome<Value> {
+        public var result: Result<Value, OutpostError>
+        public var outputs: [ServerOutput]
+    }
+
+    public let id: ServerID
+    public let origin: ServerOrigin
+    public let config: ServerConfig
+    public let incarnation: UInt64
+    let partition: Partition
+    let configuration: Configuration
+    let capabilities: ServerCapabilities
+    private(set) var session: ServerSession
+    private var sessionGeneration: UInt64 = 1
+    private var random: SplitMix64
+    /// The generation of each armed timer.
+    private var armed: [ServerTimer.Kind: UInt64] = [:]
+    private var timerCounter: UInt64 = 0
+    private var isStarted = false
+    private var isForeground = true
+    private var isReachable = true
+    private(set) var isRemoved = false
+    /// Storage failures in a row.
+    private var storageFailures = 0
+    /// The session could not be rebuilt from disk yet: only the recovery timer and removal act.
+    private var awaitingRecovery = false
+    private(set) var lastStorageError: String?
+    private var lastPrune: Timestamp?
+    /// Messages set aside as undecodable since launch.
+    private(set) var setAsideCount = 0
+    /// ``DeliberateBug/acknowledgeBeforeStoring`` only: inbound writes held back a turn.
+    private var heldBackWrites: [PersistOperation] = []
+
+    init(id: ServerID, origin: ServerOrigin, config: ServerConfig, partition: Partition, snapshot: SessionSnapshot,
+         incarnation: UInt64, random: SplitMix64, configuration: Configuration) {
+        self.id = id
+        self.origin = origin
+        self.config = config
+        self.partition = partition
+        self.incarnation = incarnation
+        self.configuration = configuration
+        self.random = random
+        capabilities = ServerCapabilities(advertised: config.capabilities)
+        session = ServerSession(configuration: configuration.session, capabilities: capabilities, snapshot: snapshot,
+                                seed: self.random.next())
+    }
+
+    // MARK: Observation
+
+    /// What the front end lists about the server now.
+    public var status: ServerStatus {
+        ServerStatus(connectionState: session.connectionState, gapGuarantee: session.gapGuarantee,
+                     pendingOutboxCount: session.pendingOutboxCount, isCaughtUp: session.isCaughtUp,
+                     setAsideCount: setAsideCount, lastStorageError: lastStorageError)
+    }
+
+    // MARK: Inputs
+
+    /// Hands one input to the server's session and returns what must happen, every write of it
+    /// committed.
+    public mutating func handle(_ input: ServerInput, now: Timestamp) -> [ServerOutput] {
+        guard !isRemoved else { return [] }
+        switch input {
+        case .start(let foreground, let reachable):
+            isStarted = true
+            isForeground = foreground
+            isReachable = reachable
+            guard !awaitingRecovery else { return [] }
+            return run(startEvents().flatMap { session.handle($0, now: now) } + maintenance(now: now), now: now).outputs
+        case .connectionOpened(let handle):
+            guard let connection = current(handle) else { return [.closeConnection(handle, code: 1000)] }
+            return run(session.handle(.transportOpened(connection), now: now) + maintenance(now: now), now: now).outputs
+        case .connectionClosed(let handle, let code):
+            guard let connection = current(handle) else { return [] }
+            return run(session.handle(.transportClosed(connection, code: code), now: now), now: now).outputs
+        case .received(let handle, let bytes):
+            guard let connection = current(handle) else { return [] }
+            return run(session.handle(.received(connection, bytes), now: now), now: now).outputs
+        case .timerFired(let timer):
+            guard armed[timer.kind] == timer.generation else { return [] }
+            armed[timer.kind] = nil
+            switch timer.kind {
+            case .session(let sessionTimer):
+                return run(session.handle(.timerFired(sessionTimer), now: now), now: now).outputs
+            case .storageRecovery:
+                return recover(now: now)
+            }
+        case .appBackgrounded:
+            isForeground = false
+            return lifecycle(.appBackgrounded, now: now)
+        case .appForegrounded:
+            isForeground = true
+            return lifecycle(.appForegrounded, now: now)
+        case .reachabilityLost:
+            isReachable = false
+            return lifecycle(.reachabilityLost, now: now)
+        case .reachabilityRestored:
+            isReachable = true
+            return lifecycle(.reachabilityRestored, now: now)
+        case .fillGapsNow:
+            guard !awaitingRecovery else { return [] }
+            return run(session.handle(.fillGapsNow, now: now), now: now).outputs
+        case .remove:
+            let effects = session.handle(.removeRequested, now: now)
+            isRemoved = true
+            // Nothing of a removed server is written: its partition is about to be destroyed.
+            var outputs = translate(effects.filter { if case .persist = $0 { false } else { true } })
+            outputs += armed.keys.sorted().map { kind in .cancelTimer(ServerTimer(kind: kind, generation: armed[kind]!)) }
+            armed.removeAll()
+            return outputs
+        }
+    }
+
+    // MARK: Commands of the front end
+
+    /// Queues a message; the item is committed when this returns it.
+    ///
+    /// - Parameters:
+    ///   - lifespan: how long (µs) it may wait to be sent; `nil` for ``Configuration/defaultLifespan``.
+    ///   - clientMessageID: `nil` for a fresh random one.
+    public mutating func send(
+        _ payload: [UInt8], to conversationID: String, messageType: String = "text", lifespan: Int64? = nil,
+        clientMessageID: String? = nil, now: Timestamp
+    ) -> Outcome<OutboxItem> {
+        let draft = OutboxDraft(clientMessageID: clientMessageID ?? newClientMessageID(), conversationID: conversationID,
+                                messageType: messageType, payload: payload, lifespan: lifespan ?? configuration.defaultLifespan)
+        return perform(.send(draft), now: now)
+    }
+
+    /// Queues a failed or expired item again, same client message id, with a fresh lifespan.
+    public mutating func retry(_ clientMessageID: String, lifespan: Int64? = nil, now: Timestamp) -> Outcome<OutboxItem> {
+        let lifespan = lifespan ?? configuration.defaultLifespan
+        return withStoredItem(clientMessageID, now: now) { .retry($0, lifespan: lifespan) }
+    }
+
+    /// Cancels an item that has never been on the wire.
+    public mutating func cancel(_ clientMessageID: String, now: Timestamp) -> Outcome<OutboxItem> {
+        withStoredItem(clientMessageID, now: now) { .cancel($0) }
+    }
+
+    /// Replaces the payload of an item that has never been on the wire.
+    public mutating func edit(_ clientMessageID: String, payload: [UInt8], now: Timestamp) -> Outcome<OutboxItem> {
+        withStoredItem(clientMessageID, now: now) { .edit($0, payload: payload) }
+    }
+
+    /// Stores a new session token (after ``OutpostEvent/Kind/authFailed(reason:)``) and
+    /// reconnects with it.
+    public mutating func updateSessionToken(_ token: String, now: Timestamp) -> Outcome<Void> {
+        guard let refusal = refusal() else {
+            let run = self.run(session.handle(.sessionTokenUpdated(token), now: now), now: now)
+            return Outcome(result: run.failure.map { .failure(.storage($0)) } ?? .success(()), outputs: run.outputs)
+        }
+        return Outcome(result: .failure(refusal), outputs: [])
+    }
+
+    /// Marks a conversation read (see ``OutpostStore/Partition/markRead(_:upTo:now:)``).
+    public mutating func markRead(_ conversationID: String, upTo position: MessagePosition?, now: Timestamp) -> Outcome<Void> {
+        if let refusal = refusal() { return Outcome(result: .failure(refusal), outputs: []) }
+        do {
+            try partition.markRead(conversationID, upTo: position, now: now)
+            return Outcome(result: .success(()), outputs: [.conversationsChanged])
+        } catch {
+            return Outcome(result: .failure(.storage(error)), outputs: [.event(.storageFailed(error.description))])
+        }
+    }
+
+    /// One page of a conversation, oldest first, with gap markers where messages are still
+    /// missing; a page that shows a gap asks the session to fill it now.
+    public mutating func messages(
+        in conversationID: String, before: MessagePosition?, limit: Int, now: Timestamp
+    ) -> Outcome<ConversationPage> {
+        if let refusal = refusal() { return Outcome(result: .failure(refusal), outputs: []) }
+        let page: ConversationPage
+        do {
+            let messages = try partition.messages(in: conversationID, before: before, limit: limit)
+            let gaps = try partition.openGaps().filter { $0.conversationID == nil || $0.conversationID == conversationID }
+            page = ConversationPage.merging(messages, gaps: gaps, before: before, isFull: messages.count == limit)
+        } catch {
+            return Outcome(result: .failure(.storage(error)), outputs: [])
+        }
+        let showsGap = page.items.contains { if case .gap = $0 { true } else { false } }
+        return Outcome(result: .success(page), outputs: showsGap ? handle(.fillGapsNow, now: now) : [])
+    }
+
+    /// The outbox in FIFO order, optionally only items in `states`.
+    public func outbox(states: Set<OutboxState>? = nil) throws(OutpostError) -> [OutboxItem] {
+        if let refusal = refusal() { throw refusal }
+        do { return try partition.outbox(states: states) } catch { throw .storage(error) }
+    }
+
+    // MARK: Running the session
+
+    /// Commits every write of `effects` in one transaction, then turns the rest into outputs.
+    /// On a failed commit nothing of them leaves; the session starts again from disk.
+    private mutating func run(_ effects: [SessionEffect], now: Timestamp) -> (outputs: [ServerOutput], failure: StoreError?) {
+        var writes: [PersistOperation] = []
+        var rest: [SessionEffect] = []
+        for effect in effects {
+            if case .persist(let operation) = effect { writes.append(operation) } else { rest.append(effect) }
+        }
+        if configuration.deliberateBug == .acknowledgeBeforeStoring {
+            // Wrong on purpose: inbound messages are stored with the next input's writes, after
+            // their acknowledgements and the cursor have gone out.
+            let inbound = writes.filter { if case .storeInbound = $0 { true } else { false } }
+            writes = heldBackWrites + writes.filter { if case .storeInbound = $0 { false } else { true } }
+            heldBackWrites = inbound
+        }
+        let outcome: PersistOutcome
+        do {
+            outcome = try partition.apply(writes, now: now)
+        } catch {
+            return (storageFailed(error, now: now), error)
+        }
+        if !writes.isEmpty { storageFailures = 0 }
+        var outputs: [ServerOutput] = []
+        if !outcome.storedMessages.isEmpty { outputs.append(.event(.messagesStored(outcome.storedMessages.map(\.messageID)))) }
+        outputs += translate(rest)
+        if outcome.changedConversations { outputs.append(.conversationsChanged) }
+        return (outputs, nil)
+    }
+
+    /// The session's effects other than writes, as outputs.
+    private mutating func translate(_ effects: [SessionEffect]) -> [ServerOutput] {
+        var outputs: [ServerOutput] = []
+        for effect in effects {
+            switch effect {
+            case .openTransport(let connection):
+                outputs.append(.openConnection(handle(connection), url: config.websocketURL))
+            case .closeTransport(let connection, let code):
+                outputs.append(.closeConnection(handle(connection), code: code))
+            case .send(let connection, let bytes):
+                outputs.append(.send(handle(connection), bytes))
+            case .setTimer(let timer, let at):
+                outputs.append(arm(.session(timer), at: at))
+            case .cancelTimer(let timer):
+                if let output = disarm(.session(timer)) { outputs.append(output) }
+            case .persist:
+                preconditionFailure("writes are committed before effects are translated")
+            case .notify(let notification):
+                if let event = event(for: notification) { outputs.append(.event(event)) }
+            }
+        }
+        return outputs
+    }
+
+    private mutating func event(for notification: SessionNotification) -> OutpostEvent.Kind? {
+        switch notification {
+        case .connectionStateChanged(let state): return .connectionStateChanged(state)
+        case .authFailed(let reason): return .authFailed(reason: reason)
+        case .outboxItemSent(let clientMessageID, let messageID): return .outboxItemSent(clientMessageID: clientMessageID, messageID: messageID)
+        case .outboxItemFailed(let clientMessageID, let failure): return .outboxItemFailed(clientMessageID: clientMessageID, failure: failure)
+        case .outboxItemExpired(let clientMessageID): return .outboxItemExpired(clientMessageID: clientMessageID)
+        case .delivered(let messageID, let to): return .delivered(messageID: messageID, to: to)
+        case .presence(let userID, let status): return .presence(userID: userID, status: status)
+        case .gapOpened(let gap): return .gapOpened(id: gap)
+        case .gapFilled(let gap): return .gapFilled(id: gap)
+        case .caughtUp: return .caughtUp
+        case .frame(let type, let requestID, let payload): return .frame(type: type, requestID: requestID, payload: payload)
+        case .messageSetAside(let messageID, let reason):
+            setAsideCount += 1
+            return .messageSetAside(messageID: messageID, reason: reason)
+        case .readyForRemoval:
+            return nil  // the driver destroys the partition next, through the client core
+        }
+    }
+
+    private func startEvents() -> [SessionEvent] {
+        (isForeground ? [] : [.appBackgrounded]) + (isReachable ? [] : [.reachabilityLost]) + [.connectRequested]
+    }
+
+    private mutating func lifecycle(_ event: SessionEvent, now: Timestamp) -> [ServerOutput] {
+        guard isStarted, !awaitingRecovery else { return [] }
+        return run(session.handle(event, now: now), now: now).outputs
+    }
+
+    /// Housekeeping that rides along with the first input of a day: deduplication records past
+    /// their retention go.
+    private mutating func maintenance(now: Timestamp) -> [SessionEffect] {
+        if let lastPrune, now.microseconds - lastPrune.microseconds < Micros.seconds(24 * 3600) { return [] }
+        lastPrune = now
+        return [.persist(.pruneDedupRecords(olderThan: now.adding(microseconds: -configuration.dedupRetention)))]
+    }
+
+    // MARK: Storage failures
+
+    private mutating func storageFailed(_ error: StoreError, now: Timestamp) -> [ServerOutput] {
+        storageFailures += 1
+        lastStorageError = error.description
+        heldBackWrites.removeAll()
+        var outputs: [ServerOutput] = [.event(.storageFailed(error.description))]
+        // What the server sent since the last commit was not acknowledged: it sends it again on
+        // the next connection. The old session's connection and timers go with it.
+        if let connection = session.currentConnection { outputs.append(.closeConnection(handle(connection), code: 1011)) }
+        outputs += armed.keys.sorted().map { kind in .cancelTimer(ServerTimer(kind: kind, generation: armed[kind]!)) }
+        armed.removeAll()
+        if session.connectionState != .disconnected { outputs.append(.event(.connectionStateChanged(.disconnected))) }
+        rebuildSession()
+        let exponent = min(storageFailures - 1, 20)
+        let delay = min(configuration.storageRetryDelay << exponent, configuration.storageRetryCap)
+        outputs.append(arm(.storageRecovery, at: now.adding(microseconds: delay)))
+        return outputs
+    }
+
+    /// A fresh session from what the partition holds; on failure, another try at the next
+    /// recovery.
+    private mutating func rebuildSession() {
+        do {
+            let snapshot = try partition.sessionSnapshot()
+            session = ServerSession(configuration: configuration.session, capabilities: capabilities, snapshot: snapshot,
+                                    seed: random.next())
+            sessionGeneration += 1
+            awaitingRecovery = false
+        } catch {
+            lastStorageError = error.description
+            awaitingRecovery = true
+        }
+    }
+
+    private mutating func recover(now: Timestamp) -> [ServerOutput] {
+        if awaitingRecovery {
+            rebuildSession()
+            if awaitingRecovery {
+                storageFailures += 1
+                let exponent = min(storageFailures - 1, 20)
+                let delay = min(configuration.storageRetryDelay << exponent, configuration.storageRetryCap)
+                return [arm(.storageRecovery, at: now.adding(microseconds: delay))]
+            }
+        }
+        guard isStarted else { return [] }
+        return run(startEvents().flatMap { session.handle($0, now: now) }, now: now).outputs
+    }
+
+    // MARK: Helpers
+
+    private func refusal() -> OutpostError? {
+        if isRemoved { return OutpostError(.unknownServer, "server \(id) is being removed") }
+        if awaitingRecovery {
+            return OutpostError(.storage, "server \(id)'s storage is failing: \(lastStorageError ?? "unknown error")")
+        }
+        return nil
+    }
+
+    private mutating func perform(_ command: OutboxCommand, now: Timestamp) -> Outcome<OutboxItem> {
+        if let refusal = refusal() { return Outcome(result: .failure(refusal), outputs: []) }
+        let item: OutboxItem
+        let effects: [SessionEffect]
+        do {
+            (item, effects) = try session.perform(command, now: now)
+        } catch {
+            return Outcome(result: .failure(.outbox(error)), outputs: [])
+        }
+        let run = self.run(effects, now: now)
+        if let failure = run.failure { return Outcome(result: .failure(.storage(failure)), outputs: run.outputs) }
+        return Outcome(result: .success(item), outputs: run.outputs)
+    }
+
+    private mutating func withStoredItem(
+        _ clientMessageID: String, now: Timestamp, _ command: (OutboxItem) -> OutboxCommand
+    ) -> Outcome<OutboxItem> {
+        if let refusal = refusal() { return Outcome(result: .failure(refusal), outputs: []) }
+        let stored: OutboxItem?
+        do { stored = try partition.outboxItem(clientMessageID) } catch {
+            return Outcome(result: .failure(.storage(error)), outputs: [])
+        }
+        guard let stored else {
+            return Outcome(result: .failure(OutpostError(.unknownOutboxItem, "no outbox item \(clientMessageID)")), outputs: [])
+        }
+        return perform(command(stored), now: now)
+    }
+
+    /// The session's connection `handle` names, when it is the one open or opening now.
+    private func current(_ handle: ConnectionHandle) -> ConnectionID? {
+        guard handle.incarnation == incarnation, handle.session == sessionGeneration,
+              handle.connection == session.currentConnection else { return nil }
+        return handle.connection
+    }
+
+    private func handle(_ connection: ConnectionID) -> ConnectionHandle {
+        ConnectionHandle(server: id, incarnation: incarnation, session: sessionGeneration, connection: connection)
+    }
+
+    private mutating func arm(_ kind: ServerTimer.Kind, at: Timestamp) -> ServerOutput {
+        timerCounter += 1
+        armed[kind] = timerCounter
+        return .setTimer(ServerTimer(kind: kind, generation: timerCounter), at: at)
+    }
+
+    private mutating func disarm(_ kind: ServerTimer.Kind) -> ServerOutput? {
+        guard let generation = armed.removeValue(forKey: kind) else { return nil }
+        return .cancelTimer(ServerTimer(kind: kind, generation: generation))
+    }
+
+    /// 128 random bits, hex: unique without coordination, fixed at enqueue time.
+    private mutating func newClientMessageID() -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        for _ in 0..<2 {
+            let value = random.next()
+            for shift in stride(from: 60, through: 0, by: -4) { text.append(digits[Int((value >> UInt64(shift)) & 0xF)]) }
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+}
+
+/// A server's state as the front end lists it.
+public struct ServerStatus: Hashable, Sendable {
+    public var connectionState: ConnectionState
+    public var gapGuarantee: GapGuarantee
+    public var pendingOutboxCount: Int
+    public var isCaughtUp: Bool
+    /// Undecodable messages skipped since launch.
+    public var setAsideCount: Int
+    /// The latest storage failure, if any.
+    public var lastStorageError: String?
+}
+
+/// Deliberately wrong behaviours, switched on only by tests of the simulator's checker.
+@_spi(Simulation) public enum DeliberateBug: String, Hashable, Sendable, Codable {
+    /// Acknowledge messages and move the cursor before the messages are committed.
+    case acknowledgeBeforeStoring = "ack_before_store"
+}
