@@ -173,13 +173,10 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(
-            name: "OutpostClientCoreTests",
-            dependencies: ["OutpostClientCore", "OutpostSimulation", "OutpostStore", "OutpostSync", "OutpostWire"]
-        ),
-        .testTarget(
             name: "OutpostStoreTests",
             dependencies: ["OutpostStore", "OutpostSchemas", "OutpostJSONSchema", "CSQLCipher"]
         ),
+        // The sync core, and the client core that drives it (the same code the runtime runs).
         .testTarget(
             name: "OutpostSyncTests",
             dependencies: ["OutpostClientCore", "OutpostSync", "OutpostStore", "OutpostWire", "OutpostSimulation"]

@@ -72,6 +72,8 @@ public struct ServerCore: Sendable {
     private var lastPrune: Timestamp?
     /// Messages set aside as undecodable since launch.
     private(set) var setAsideCount = 0
+    /// Their ids, so that one fetched again (a history page overlapping pushes) is reported once.
+    private var setAsideIDs: Set<String> = []
     /// ``DeliberateBug/acknowledgeBeforeStoring`` only: inbound writes held back a turn.
     private var heldBackWrites: [PersistOperation] = []
 
@@ -301,6 +303,7 @@ public struct ServerCore: Sendable {
         case .caughtUp: return .caughtUp
         case .frame(let type, let requestID, let payload): return .frame(type: type, requestID: requestID, payload: payload)
         case .messageSetAside(let messageID, let reason):
+            if let messageID, !setAsideIDs.insert(messageID).inserted { return nil }
             setAsideCount += 1
             return .messageSetAside(messageID: messageID, reason: reason)
         case .readyForRemoval:

@@ -64,6 +64,8 @@ public final class Store: @unchecked Sendable {
     private var contentIndexes = ContentIndexCache(capacityInKeys: 1_000_000)
     /// Transactions committed (or attempted) in partitions, for tests and benchmarks.
     private var transactions = 0
+    /// Content indexes built by scanning `inbound_dedup`, for tests.
+    private var contentIndexScans = 0
 
     /// Called before every durable write; see ``StorageFaultInjector``.
     public var faultInjector: StorageFaultInjector? {
@@ -312,6 +314,13 @@ public final class Store: @unchecked Sendable {
         }
         defer { lock.withLock { pool.release(slot) } }
         return try slot.withDatabases(opener: { () throws(StoreError) in try openDatabases(id) }, body)
+    }
+
+    /// How many times a partition's content index was built by scanning its records.
+    var contentIndexBuilds: Int { lock.withLock { contentIndexScans } }
+
+    func noteContentIndexBuilt() {
+        lock.withLock { contentIndexScans += 1 }
     }
 
     /// Closes every open partition (they reopen on next use), as eviction would.

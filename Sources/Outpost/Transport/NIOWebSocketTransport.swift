@@ -135,9 +135,8 @@ final class NIOWebSocketConnection: WebSocketConnection {
     private let channel: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>
     private let outgoing: AsyncStream<Outgoing>
     private let outgoingContinuation: AsyncStream<Outgoing>.Continuation
-    private let queuedBytes = NIOLockedValueBox(0)
-    /// The data of the latest ping not answered yet.
-    private let pendingPong = NIOLockedValueBox<ByteBuffer?>(nil)
+    private let queuedBytes = OutgoingBudget(limit: NIOWebSocketConnection.maxQueuedBytes)
+    private let pendingPong = PendingPong()
 
     init(channel: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>) {
         self.channel = channel
@@ -145,13 +144,8 @@ final class NIOWebSocketConnection: WebSocketConnection {
     }
 
     func send(_ message: [UInt8]) {
-        let overflowing = queuedBytes.withLockedValue { queued in
-            guard queued + message.count <= Self.maxQueuedBytes else { return true }
-            queued += message.count
-            return false
-        }
         // The peer has not read for megabytes: it is not a healthy peer.
-        if overflowing { close(code: 1008) } else { outgoingContinuation.yield(.message(message)) }
+        if queuedBytes.reserve(message.count) { outgoingContinuation.yield(.message(message)) } else { close(code: 1008) }
     }
 
     func close(code: UInt16) {
@@ -174,9 +168,9 @@ final class NIOWebSocketConnection: WebSocketConnection {
                             var buffer = channel.allocator.buffer(capacity: bytes.count)
                             buffer.writeBytes(bytes)
                             try? await outbound.write(WebSocketFrame(fin: true, opcode: .binary, maskKey: .random(), data: buffer))
-                            queuedBytes.withLockedValue { $0 -= bytes.count }
+                            queuedBytes.release(bytes.count)
                         case .pong:
-                            guard let data = pendingPong.withLockedValue({ pending in defer { pending = nil }; return pending }) else { continue }
+                            guard let data = pendingPong.take() else { continue }
                             try? await outbound.write(WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: data))
                         case .close(let code):
                             var data = channel.allocator.buffer(capacity: 2)
@@ -193,11 +187,7 @@ final class NIOWebSocketConnection: WebSocketConnection {
                         case .binary:
                             await onMessage(Array(frame.unmaskedData.readableBytesView))
                         case .ping:
-                            let wasIdle = pendingPong.withLockedValue { pending in
-                                defer { pending = frame.unmaskedData }
-                                return pending == nil
-                            }
-                            if wasIdle { outgoingContinuation.yield(.pong) }
+                            if pendingPong.offer(frame.unmaskedData) { outgoingContinuation.yield(.pong) }
                         case .connectionClose:
                             var data = frame.unmaskedData
                             closeCode.withLockedValue { $0 = data.readInteger(as: UInt16.self) }
@@ -219,6 +209,51 @@ final class NIOWebSocketConnection: WebSocketConnection {
         try? await channel.close()
         return closeCode.withLockedValue { $0 }
     }
+}
+
+/// The pong owed to the peer: only the latest ping is answered (RFC 6455 §5.5.3), so however
+/// many pings arrive while the writer waits, one pong waits with them.
+final class PendingPong: Sendable {
+    private let data = NIOLockedValueBox<ByteBuffer?>(nil)
+
+    /// Records a ping's data; `true` when a pong must be queued (none was waiting).
+    func offer(_ ping: ByteBuffer) -> Bool {
+        data.withLockedValue { pending in
+            defer { pending = ping }
+            return pending == nil
+        }
+    }
+
+    /// The data to answer with, if a pong is owed.
+    func take() -> ByteBuffer? {
+        data.withLockedValue { pending in
+            defer { pending = nil }
+            return pending
+        }
+    }
+}
+
+/// How many bytes may wait to be written.
+final class OutgoingBudget: Sendable {
+    let limit: Int
+    private let queued = NIOLockedValueBox(0)
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Takes `count` bytes of the budget; `false` (and nothing taken) when that would pass it.
+    func reserve(_ count: Int) -> Bool {
+        queued.withLockedValue { queued in
+            guard queued + count <= limit else { return false }
+            queued += count
+            return true
+        }
+    }
+
+    func release(_ count: Int) {
+        queued.withLockedValue { $0 -= count }
+    }
+
+    var inUse: Int { queued.withLockedValue { $0 } }
 }
 
 /// Closes a channel whose handshakes have not finished by a deadline.

@@ -7,7 +7,8 @@ extension Partition {
         guard !messages.isEmpty else { return [] }
         return try write("storeInbound", changesConversations: true) { partition throws(StoreError) in
             let db = partition.messages
-            let contentIndex = try InboundContentIndex.current(for: partition, cached: store.takeCachedContentIndex(id))
+            let contentIndex = try InboundContentIndex.current(for: partition, cached: store.takeCachedContentIndex(id),
+                                                               whenBuilt: store.noteContentIndexBuilt)
             // Looked up once per batch, not once per message: the statement cache is keyed by
             // the SQL text, and hashing it for every message showed in the profile. Every
             // parameter is bound again before each run.
@@ -260,7 +261,9 @@ final class InboundContentIndex {
 
     /// The partition's index: the one it has, or `cached` (kept by the store when the partition
     /// was last closed) when the table has not changed since, or one built from `inbound_dedup`.
-    static func current(for partition: OpenPartition, cached: InboundContentIndex?) throws(StoreError) -> InboundContentIndex {
+    static func current(
+        for partition: OpenPartition, cached: InboundContentIndex?, whenBuilt: () -> Void
+    ) throws(StoreError) -> InboundContentIndex {
         let database = partition.messages
         // Moves when another connection (a second store on the same directory, another
         // process) has committed to the file since this connection last looked.
@@ -277,6 +280,7 @@ final class InboundContentIndex {
             partition.inboundContentIndex = cached
             return cached
         }
+        whenBuilt()
         let index = InboundContentIndex(generation: database.rollbackGeneration, dataVersion: dataVersion, version: version)
         index.keys.reserveCapacity(Int(try database.integer("SELECT count(*) FROM inbound_dedup")))
         let records = try database.statement("SELECT conversation_id, sender_id, payload_hash FROM inbound_dedup")

@@ -1,3 +1,4 @@
+import NIOCore
 @testable import Outpost
 import Testing
 
@@ -50,5 +51,30 @@ struct BroadcasterTests {
         var seen: [ConnectionState] = []
         for await state in states { seen.append(state) }
         #expect(seen == [.connected])
+    }
+}
+
+/// What waits to be written on a WebSocket is bounded too.
+@Suite("Bounded transport queues")
+struct TransportQueueTests {
+    /// A peer that pings and never reads would otherwise make pongs pile up.
+    @Test func pingsWhileTheWriterWaitsOweOnePong() {
+        let pong = PendingPong()
+        var queued = 0
+        for number in 0..<10_000 where pong.offer(ByteBuffer(string: "ping \(number)")) { queued += 1 }
+        #expect(queued == 1, "one pong waits, however many pings came")
+        #expect(pong.take() == ByteBuffer(string: "ping 9999"), "it answers the latest")
+        #expect(pong.take() == nil)
+        #expect(pong.offer(ByteBuffer(string: "next")))
+    }
+
+    @Test func messagesWaitingToBeWrittenAreCapped() {
+        let budget = OutgoingBudget(limit: NIOWebSocketConnection.maxQueuedBytes)
+        var accepted = 0
+        while budget.reserve(65_536) { accepted += 1 }
+        #expect(accepted == 64, "4 MiB of 64 KiB messages")
+        #expect(!budget.reserve(1), "the budget is spent")
+        budget.release(65_536)
+        #expect(budget.reserve(65_536))
     }
 }
