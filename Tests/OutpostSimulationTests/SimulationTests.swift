@@ -27,6 +27,8 @@ struct SimulationTests {
     static let namedScenarios = [
         "commuters-day", "legacy-buffer-weakness", "clock-step-back", "session-expiry-full-queue", "removal-during-catch-up",
         "kill-during-catch-up", "half-partitioned", "flapping-network", "black-hole", "restarts-and-rate-limits", "swarm",
+        "storage-failures", "remove-and-readd-while-connecting", "history-without-sequence", "poison-messages",
+        "redelivery-storm", "clock-steps-and-unread", "six-devices", "unavailable-partition",
     ]
 
     @Test(arguments: namedScenarios)
@@ -35,6 +37,21 @@ struct SimulationTests {
         let result = Self.run(scenario, seed: scenario.seed ?? 1)
         #expect(result.violations.isEmpty, "\(result.violations.prefix(5))")
         #expect(result.statistics.events > 1_000)
+    }
+
+    /// The scenarios of the client core's faults really exercise them (a scenario whose fault
+    /// never happened would pass for nothing).
+    @Test(arguments: [
+        ("storage-failures", \Simulation.Statistics.storageFailures),
+        ("remove-and-readd-while-connecting", \Simulation.Statistics.serversReadded),
+        ("poison-messages", \Simulation.Statistics.messagesSetAside),
+        ("unavailable-partition", \Simulation.Statistics.unavailableRemoved),
+    ])
+    func aFaultScenarioExercisesItsFault(name: String, counter: KeyPath<Simulation.Statistics, Int> & Sendable) throws {
+        let scenario = try Self.scenario(name)
+        let result = Self.run(scenario, seed: scenario.seed ?? 1)
+        #expect(result.passed, "\(result.violations.prefix(5))")
+        #expect(result.statistics[keyPath: counter] > 0)
     }
 
     @Test func everyScenarioFileIsValidAndTheLibraryHasAtLeastTenBesidesSwarm() throws {

@@ -96,6 +96,12 @@ public final class Simulation {
     struct Link {
         let handle: ConnectionHandle
         let process: UInt64
+        /// Handshakes done.
+        var isOpen = false
+        /// Given up by the core while it was still opening. A connect cannot be called off (a
+        /// socket library completes it anyway): when it completes it is reported all the same,
+        /// to whichever core has the server then, which must know it for a stale one.
+        var abandoned = false
     }
 
     struct ServerSlot {
@@ -312,10 +318,15 @@ public final class Simulation {
             deliver(.timerFired(timer), to: server)
         case .transportOpened(let server, let link):
             guard let open = slots[server].openLinks[link] else { return }
+            slots[server].openLinks[link]?.isOpen = true
             slots[server].server.connectionOpened(link, now: now)
             queue.schedule(.serverAuthDeadline(server: server, link: link), at: now.adding(microseconds: Micros.seconds(10)))
-            if open.process == client?.incarnation {
+            if open.process == client?.incarnation, client?.servers[server] != nil {
                 deliver(.connectionOpened(open.handle), to: server)
+            } else if open.abandoned {
+                // Nobody owns it any more (the server was removed): the driver closes it.
+                slots[server].openLinks.removeValue(forKey: link)
+                queue.schedule(.closeToServer(server: server, link: link), at: now.adding(microseconds: latency(server)))
             }
         case .deliverToServer(let server, let link, let bytes):
             guard slots[server].openLinks[link] != nil, slots[server].link != .blackhole else { return }
@@ -480,6 +491,10 @@ public final class Simulation {
                 queue.schedule(.transportOpened(server: index, link: nextLink), at: now.adding(microseconds: 2 * latency(index)))
             case .closeConnection(let handle, _):
                 guard let link = self.link(of: handle, on: index, process: process.incarnation) else { continue }
+                guard slots[index].openLinks[link]!.isOpen else {
+                    slots[index].openLinks[link]!.abandoned = true
+                    continue
+                }
                 slots[index].openLinks.removeValue(forKey: link)
                 queue.schedule(.closeToServer(server: index, link: link), at: now.adding(microseconds: latency(index)))
             case .send(let handle, let bytes):
