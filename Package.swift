@@ -147,7 +147,10 @@ let package = Package(
         // The benchmarks of DESIGN §5: `swift run -c release outpost-bench`.
         .executableTarget(
             name: "outpost-bench",
-            dependencies: ["OutpostStore", "OutpostSimulation", "OutpostSync"],
+            dependencies: [
+                "Outpost", "OutpostLoopbackServer", "OutpostStore", "OutpostSimulation", "OutpostSync", "OutpostWire",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             path: "Benchmarks/outpost-bench"
         ),
 

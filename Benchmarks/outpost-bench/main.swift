@@ -5,9 +5,13 @@
 //     swift run -c release outpost-bench --quick    # a few seconds: catches a benchmark that broke
 //     swift run -c release outpost-bench --only ingest [--ingest-messages 20000]   # one section
 import Foundation
+import NIOConcurrencyHelpers
+import Outpost
+import OutpostLoopbackServer
 @_spi(Benchmarks) import OutpostStore
 import OutpostSimulation
 import OutpostSync
+import OutpostWire
 
 let quick = CommandLine.arguments.contains("--quick")
 /// The value after `flag` on the command line, if any.
@@ -16,7 +20,8 @@ func argument(after flag: String) -> String? {
     guard let index = arguments.firstIndex(of: flag), index + 1 < arguments.count else { return nil }
     return arguments[index + 1]
 }
-/// `--only <section>` runs one section (memory, ingest, enqueue, cold-open, unified, simulator).
+/// `--only <section>` runs one section (memory, ingest, enqueue, cold-open, unified, isolation,
+/// simulator).
 let onlySection = argument(after: "--only")
 func runs(_ section: String) -> Bool { onlySection == nil || onlySection == section }
 let scratchRoot = NSTemporaryDirectory() + "outpost-bench-\(ProcessInfo.processInfo.processIdentifier)"
@@ -195,6 +200,129 @@ if runs("unified") {
     let perCall = elapsed / Double(rounds) * 1_000
     report("Unified top 50 across \(servers) servers, warm", String(format: "%.3f ms", perCall), bar: "< 5 ms", ratio: 5 / perCall)
     store.close()
+}
+
+// MARK: Isolation: one server's catch-up against another server's sends
+
+/// Notes when each `MESSAGE_SEND` (by client message id) is handed to its socket.
+final class TimingTransport: WebSocketTransport {
+    let inner = NIOWebSocketTransport()
+    let stamps = NIOLockedValueBox<[String: ContinuousClock.Instant]>([:])
+
+    func connect(to url: String) async throws -> any WebSocketConnection {
+        TimingConnection(inner: try await inner.connect(to: url), stamps: stamps)
+    }
+}
+
+final class TimingConnection: WebSocketConnection {
+    let inner: any WebSocketConnection
+    let stamps: NIOLockedValueBox<[String: ContinuousClock.Instant]>
+
+    init(inner: any WebSocketConnection, stamps: NIOLockedValueBox<[String: ContinuousClock.Instant]>) {
+        self.inner = inner
+        self.stamps = stamps
+    }
+
+    func send(_ message: [UInt8]) {
+        if let envelope = try? WireCodec.decodeClientEnvelope(message), case .messageSend(let send) = envelope.frame {
+            let now = ContinuousClock.now
+            stamps.withLockedValue { $0[send.clientMessageID] = now }
+        }
+        inner.send(message)
+    }
+
+    func close(code: UInt16) { inner.close(code: code) }
+
+    func run(onMessage: @escaping @Sendable ([UInt8]) async -> Void) async -> UInt16? { await inner.run(onMessage: onMessage) }
+}
+
+/// Enqueue-to-wire latencies (ms) of `sends` messages to server B, while server A catches up a
+/// backlog of `backlog` messages from history (or sits idle when `backlog` is 0); and how many of
+/// the sends happened while A was still catching up.
+func isolationRound(backlog: Int, sends: Int) async throws -> (latencies: [Double], duringCatchUp: Int) {
+    let a = ServerHost(name: "A", behaviour: .extended, users: ["me", "alice"], conversations: ["family"], seed: 1)
+    let b = ServerHost(name: "B", behaviour: .extended, users: ["me", "alice"], conversations: ["family"], seed: 2)
+    let listenerA = try await WebSocketServer.start(port: 0, serverHost: a)
+    let listenerB = try await WebSocketServer.start(port: 0, serverHost: b)
+    defer { Task { await listenerA.stop(); await listenerB.stop() } }
+    for number in 0..<backlog { await a.post(from: "alice", to: "family", text: "backlog \(number)") }
+    await a.acknowledgeEverything(for: "me")  // another device read them: history brings them
+    let transport = TimingTransport()
+    var configuration = OutpostClient.Configuration()
+    configuration.transport = transport
+    configuration.session.historyPageSize = 500
+    configuration.session.foregroundHistoryPages = 1_000
+    let client = try OutpostClient(directory: await scratch(), keyProvider: InMemoryKeyProvider(), configuration: configuration)
+    let events = await client.events()
+    await client.start()
+    let bID = try await client.addServer("http://127.0.0.1:\(listenerB.port)",
+                                         signIn: ServerSignIn(sessionToken: await b.issueToken(for: "me"), userID: "me"))
+    var aID: ServerID?
+    if backlog > 0 {
+        aID = try await client.addServer("http://127.0.0.1:\(listenerA.port)",
+                                         signIn: ServerSignIn(sessionToken: await a.issueToken(for: "me"), userID: "me"))
+    }
+    let caughtUp = NIOLockedValueBox(false)
+    let bConnected = NIOLockedValueBox(false)
+    let watcher = Task {
+        for await event in events {
+            if event.server == bID, event.kind == .connectionStateChanged(.connected) { bConnected.withLockedValue { $0 = true } }
+            if let aID, event.server == aID, event.kind == .caughtUp { caughtUp.withLockedValue { $0 = true } }
+        }
+    }
+    while !bConnected.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+    var latencies: [Double] = []
+    var duringCatchUp = 0
+    for number in 0..<sends {
+        let busy = backlog > 0 && !caughtUp.withLockedValue { $0 }
+        let start = ContinuousClock.now
+        let item = try await client.send(Array("probe \(number)".utf8), to: "family", on: bID)
+        guard let wired = transport.stamps.withLockedValue({ $0[item.clientMessageID] }) else { continue }
+        latencies.append(Double((wired - start).components.attoseconds) / 1e15 + Double((wired - start).components.seconds) * 1e3)
+        if busy { duringCatchUp += 1 }
+        // At the protocol's rate (30 a second), so the outbox never has to hold one back.
+        try await Task.sleep(for: .milliseconds(40))
+    }
+    watcher.cancel()
+    await client.close()
+    return (latencies, duringCatchUp)
+}
+
+func percentile(_ values: [Double], _ fraction: Double) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return .nan }
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))]
+}
+
+if runs("isolation") {
+    let rounds = quick ? 1 : 5
+    let backlog = quick ? 2_000 : 100_000
+    let sends = quick ? 20 : 100
+    var idle: [(p50: Double, p95: Double)] = []
+    var busy: [(p50: Double, p95: Double)] = []
+    var ratios: [Double] = []
+    var pooledBusy: [Double] = []
+    var overlapping = 0
+    for _ in 0..<rounds {
+        // Interleaved: an idle round, then a busy one; the ratio is taken within the pair.
+        let quiet = try await isolationRound(backlog: 0, sends: sends)
+        let loaded = try await isolationRound(backlog: backlog, sends: sends)
+        idle.append((percentile(quiet.latencies, 0.5), percentile(quiet.latencies, 0.95)))
+        busy.append((percentile(loaded.latencies, 0.5), percentile(loaded.latencies, 0.95)))
+        ratios.append(busy.last!.p95 / idle.last!.p95)
+        pooledBusy += loaded.latencies
+        overlapping += loaded.duringCatchUp
+    }
+    let median = { (values: [Double]) in percentile(values, 0.5) }
+    let summary = { (values: [Double]) in String(format: "%.3f/%.3f/%.3f", values.min()!, median(values), values.max()!) }
+    print("  isolation (ms, min/median/max of \(rounds) rounds; \(overlapping) sends during catch-ups):")
+    print("    idle: p50 \(summary(idle.map(\.p50))), p95 \(summary(idle.map(\.p95)))")
+    print("    while another server catches up \(backlog) messages: p50 \(summary(busy.map(\.p50))), p95 \(summary(busy.map(\.p95)))")
+    print("    p95 busy/idle per round: \(summary(ratios)); p99 of every busy sample: \(String(format: "%.3f", percentile(pooledBusy, 0.99)))")
+    report("Isolation: another server's enqueue-to-wire p95 while one catches up", String(format: "%.2f× idle (median of %d rounds)", median(ratios), rounds),
+           bar: "≤ 1.5× idle", ratio: 1.5 / median(ratios))
+    report("Enqueue-to-wire p99 while another server ingests", String(format: "%.3f ms", percentile(pooledBusy, 0.99)),
+           bar: "p99 < 1 ms", ratio: 1 / percentile(pooledBusy, 0.99))
 }
 
 // MARK: Simulator

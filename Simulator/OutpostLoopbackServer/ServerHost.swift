@@ -101,6 +101,12 @@ public actor ServerHost {
         await perform(server.peerPost(from: sender, conversationID: conversationID, payload: Array(text.utf8), now: now))
     }
 
+    /// Another device of `user` read everything: nothing stays pending for them, so a client
+    /// that was away catches up from history alone.
+    public func acknowledgeEverything(for user: String) {
+        server.acknowledgeEverything(for: user)
+    }
+
     /// Closes every connection without a close frame, as a crashed server or a cut cable would.
     public func dropAllConnections() async {
         for id in connections.keys.sorted() {

@@ -111,3 +111,21 @@ struct UnreadTests {
         #expect(try harness.partition.conversation(SessionHarness.conversation)?.unreadCount == 0)
     }
 }
+
+/// What a sent message costs the partition: one transaction to queue it and put it on the wire,
+/// one to store its echo and mark it sent (the client before the core took five).
+@Suite("Transactions per input")
+struct TransactionCountTests {
+    @Test func aSentMessageCostsTwoTransactions() throws {
+        let harness = try SessionHarness(behaviour: .extended)
+        harness.connect()
+        try harness.enqueue("warm-up")
+        let before = harness.store.transactionCount
+        for number in 0..<50 {
+            harness.now = harness.now.adding(microseconds: 100_000)  // the user types, one message at a time
+            try harness.enqueue("m\(number)")
+        }
+        #expect(try harness.partition.outbox(states: [.sent]).count == 51)
+        #expect(harness.store.transactionCount - before == 100)
+    }
+}
