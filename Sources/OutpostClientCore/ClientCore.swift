@@ -126,6 +126,11 @@ public final class ClientCore {
         } catch where error.code == .serverNotFound {
             throw OutpostError(.unknownServer, "no server \(id)")
         } catch {
+            // Its core is stopped already: until a removal completes (asked again, or at the
+            // next launch) the server is listed as unavailable, with the reason.
+            if let record = store.servers().first(where: { $0.id == id }) {
+                unavailable[id] = unavailableInfo(id, record.origin, reason: "its removal did not finish (\(error)); remove it again")
+            }
             throw .storage(error)
         }
     }

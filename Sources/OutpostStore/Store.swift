@@ -239,7 +239,9 @@ public final class Store: @unchecked Sendable {
     /// and an interrupted removal is completed on the next ``open(at:keyProvider:options:)``.
     public func removeServer(_ id: ServerID) throws(StoreError) {
         try checkAlive()
-        guard var entry = lock.withLock({ registry.entry(id) }), entry.state != .removing else { throw .serverNotFound(id) }
+        guard var entry = lock.withLock({ registry.entry(id) }) else { throw .serverNotFound(id) }
+        // A removal that failed half way (a full disk) is finished when asked again.
+        if entry.state == .removing { return try finishRemoval(id) }
         try willWrite(.removal(id, .markRemoving))
         entry.state = .removing
         try saveRegistry(write: .removal(id, .markRemoving)) { $0.upsert(entry) }

@@ -16,12 +16,7 @@ struct CatchUpRegressionTests {
         harness.connect()
         #expect(harness.session.gapGuarantee == .byTimestamp)
         // M1's push vanishes on the way; M2's arrives.
-        var dropNext = true
-        harness.dropFromServer = { envelope in
-            guard case .messageReceive = envelope.frame, dropNext else { return false }
-            dropNext = false
-            return true
-        }
+        harness.dropNextPush()
         harness.peerPosts(2)
         let (m1, m2) = (harness.serverMessageIDs()[0], harness.serverMessageIDs()[1])
         #expect(harness.storedMessageIDs == [m2])
@@ -78,12 +73,7 @@ struct CatchUpRegressionTests {
         let harness = try SessionHarness(extensions: [.sequence])
         harness.connect()
         #expect(harness.session.gapGuarantee == GapGuarantee.none)
-        var dropNext = true
-        harness.dropFromServer = { envelope in
-            guard case .messageReceive = envelope.frame, dropNext else { return false }
-            dropNext = false
-            return true
-        }
+        harness.dropNextPush()
         harness.peerPosts(3)
         let requests = harness.outputsLog.filter { output in
             guard case .send(_, let bytes) = output, let envelope = try? WireCodec.decodeClientEnvelope(bytes) else { return false }

@@ -123,6 +123,24 @@ struct ServerLifecycleTests {
         #expect(client.loadServers(now: .seconds(3)).count == 1)
     }
 
+    /// A removal whose write fails (a full disk) leaves the server listed, as unavailable with
+    /// the reason, and asking again finishes it, wherever it stopped.
+    @Test func aRemovalThatFailsIsListedAndFinishesWhenAskedAgain() throws {
+        for k in 1...4 {
+            let harness = try SessionHarness(behaviour: .extended)
+            let id = harness.core.id
+            _ = harness.core.handle(.remove, now: harness.now)
+            harness.store.faultInjector = .fail(atWrite: k, with: .simulatedFailure(.diskFull))
+            #expect(throws: OutpostError.self) { try harness.client.removeServer(id) }
+            harness.store.faultInjector = nil
+            #expect(harness.client.unavailableServers.map(\.id) == (harness.store.servers().isEmpty ? [] : [id]), "failure at write \(k)")
+            try harness.client.removeServer(id)
+            #expect(harness.client.unavailableServers.isEmpty)
+            #expect(harness.store.servers().isEmpty)
+            #expect(!FileManager.default.fileExists(atPath: harness.store.path + "/servers/\(id.hex)"))
+        }
+    }
+
     /// Before, one unopenable partition made the whole client fail to open.
     @Test(arguments: ["keys.json", "messages.db"])
     func aServerWhosePartitionCannotBeOpenedIsUnavailableAndRemovable(damaged file: String) throws {

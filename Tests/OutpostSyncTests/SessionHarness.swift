@@ -215,6 +215,16 @@ final class SessionHarness {
         }
     }
 
+    /// The next pushed message vanishes on the way (the connection itself is fine).
+    func dropNextPush() {
+        var dropped = false
+        dropFromServer = { envelope in
+            guard !dropped, case .messageReceive = envelope.frame, envelope.requestID.isEmpty else { return false }
+            dropped = true
+            return true
+        }
+    }
+
     /// How many connections the core asked for.
     var connectionAttempts: Int {
         outputsLog.filter { if case .openConnection = $0 { true } else { false } }.count

@@ -180,8 +180,8 @@ public actor OutpostClient {
     /// The connection state of one server now, then every change, until the server is removed
     /// or the client closes. A consumer that falls behind gets the latest state.
     public func connectionStates(of id: ServerID) async -> AsyncStream<ConnectionState> {
-        let current = await runners[id]?.status.connectionState
-        return eventBroadcaster.subscribe(initial: current.map { [$0] } ?? [], bufferingNewest: 1) { event in
+        if let runner = runners[id] { return await runner.connectionStates() }
+        return eventBroadcaster.subscribe(bufferingNewest: 1) { event in
             guard event.server == id, case .connectionStateChanged(let state) = event.kind else { return nil }
             return state
         }

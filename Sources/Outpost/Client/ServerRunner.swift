@@ -39,6 +39,16 @@ actor ServerRunner {
     /// What the front end lists about the server.
     var description: (status: ServerStatus, config: ServerConfig, origin: ServerOrigin) { (core.status, core.config, core.origin) }
 
+    /// The server's connection state now, then every change. Subscribed on this executor,
+    /// where the server's events are published, so no change falls between the two.
+    func connectionStates() -> AsyncStream<ConnectionState> {
+        let id = core.id
+        return events.subscribe(initial: [core.status.connectionState], bufferingNewest: 1) { event in
+            guard event.server == id, case .connectionStateChanged(let state) = event.kind else { return nil }
+            return state
+        }
+    }
+
     // MARK: Inputs and commands
 
     func handle(_ input: ServerInput) {

@@ -589,7 +589,12 @@ public final class Simulation {
 
     /// The user adds a removed server again: a new sign-in, a new partition.
     func readdServer(_ index: Int) {
-        guard let process = client, slots[index].removed else { return }
+        guard slots[index].removed else { return }
+        guard let process = client else {
+            // The app is not running: the user adds it once it is back.
+            queue.schedule(.retryAdding(server: index), at: now.adding(microseconds: Micros.seconds(10)))
+            return
+        }
         let token = slots[index].server.issueToken(for: Self.userID, now: now, random: &slots[index].random)
         do {
             let core = try process.core.addServer(slots[index].origin, config: serverConfig(index),
@@ -603,9 +608,10 @@ public final class Simulation {
             trace.record(now, server: index, "readded")
             deliver(.start(foreground: isForeground, reachable: isReachable), to: index)
         } catch {
-            if process.core.store.hasCrashed { return kill() }
+            // The user tries again a little later: after a relaunch when the app died adding it.
             trace.record(now, server: index, "addingFailed", error.description)
-            queue.schedule(.retryAdding(server: index), at: now.adding(microseconds: Micros.seconds(5)))
+            queue.schedule(.retryAdding(server: index), at: now.adding(microseconds: Micros.seconds(10)))
+            if process.core.store.hasCrashed { kill() }
         }
     }
 

@@ -24,6 +24,7 @@ extension Partition {
             var outcomes: [InboundOutcome] = []
             outcomes.reserveCapacity(messages.count)
             var activity: [String: ConversationActivity] = [:]
+            var recordsAdded = false
             for message in messages {
                 let hash = Sodium.blake2b(message.payload)
                 // The id is remembered first: a repeated push of it is caught here, and a
@@ -39,6 +40,7 @@ extension Partition {
                     outcomes.append(.duplicateMessageID)
                     continue
                 }
+                recordsAdded = true
                 // The record just written has a new id, so a record already holding its content
                 // key has the same conversation, sender and ciphertext under another id.
                 guard contentIndex.insert(conversationID: message.conversationID, senderID: message.senderID,
@@ -67,7 +69,7 @@ extension Partition {
                 outcomes.append(.stored)
             }
             // The records changed: a copy of the index kept across a reopen must know it.
-            try contentIndex.recordedChange(in: db)
+            if recordsAdded { try contentIndex.recordedChange(in: db) }
             // One update per conversation, not per message; in a fixed order.
             for conversationID in activity.keys.sorted() {
                 try Self.recordActivity(activity[conversationID]!, in: conversationID, partition: partition, now: now)

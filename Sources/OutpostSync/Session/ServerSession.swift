@@ -5,10 +5,10 @@ import OutpostWire
 /// The sans-IO sync core of one server: connection, authentication, heartbeat and backoff;
 /// outbox drain; catch-up and gap filling; inbound storage and acknowledgement.
 ///
-/// A value type. It takes ``SessionEvent``s with an explicit `now` and returns
-/// ``SessionEffect``s; it never touches a socket, a clock, a file or the system's random
-/// source. The runtime drives it with real sockets and clocks, the simulator with virtual ones:
-/// the same code runs in both.
+/// A value type. It takes ``SessionEvent``s and outbox commands with an explicit `now` and
+/// returns ``SessionEffect``s; it never touches a socket, a clock, a file or the system's
+/// random source. The client core (`ServerCore`) carries its effects out, for the runtime with
+/// real sockets and clocks and for the simulator with virtual ones: the same code runs in both.
 ///
 /// ```swift
 /// var session = ServerSession(capabilities: .all, snapshot: try partition.sessionSnapshot(), seed: seed)
