@@ -311,8 +311,11 @@ public struct ServerCore: Sendable {
         }
     }
 
+    /// The app's state, then a connect request: each is a no-op for a session already in it, so
+    /// starting again (after a heal, a storage recovery) is safe.
     private func startEvents() -> [SessionEvent] {
-        (isForeground ? [] : [.appBackgrounded]) + (isReachable ? [] : [.reachabilityLost]) + [.connectRequested]
+        [isForeground ? .appForegrounded : .appBackgrounded, isReachable ? .reachabilityRestored : .reachabilityLost,
+         .connectRequested]
     }
 
     private mutating func lifecycle(_ event: SessionEvent, now: Timestamp) -> [ServerOutput] {

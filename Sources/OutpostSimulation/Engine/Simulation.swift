@@ -560,9 +560,11 @@ public final class Simulation {
             stats.messagesSetAside += 1
             trace.record(now, server: index, "setAside", messageID ?? "?")
             if let messageID { slots[index].observed.setAside.append(messageID) }
-        case .storageFailed(let reason):
+        case .storageFailed:
             stats.storageFailures += 1
-            trace.record(now, server: index, "storageFailed", reason)
+            // Not the reason: a real error names a file under the scratch directory, and the
+            // trace must not depend on where a run happens.
+            trace.record(now, server: index, "storageFailed")
         default:
             break
         }
@@ -582,7 +584,7 @@ public final class Simulation {
         } catch {
             if process.core.store.hasCrashed { return kill() }
             // The user is told why (a full disk …) and tries again a little later.
-            trace.record(now, server: index, "removalFailed", error.description)
+            trace.record(now, server: index, "removalFailed", error.code.description)
             queue.schedule(.retryRemoval(server: index), at: now.adding(microseconds: Micros.seconds(5)))
         }
     }
@@ -609,7 +611,7 @@ public final class Simulation {
             deliver(.start(foreground: isForeground, reachable: isReachable), to: index)
         } catch {
             // The user tries again a little later: after a relaunch when the app died adding it.
-            trace.record(now, server: index, "addingFailed", error.description)
+            trace.record(now, server: index, "addingFailed", error.code.description)
             queue.schedule(.retryAdding(server: index), at: now.adding(microseconds: Micros.seconds(10)))
             if process.core.store.hasCrashed { kill() }
         }
