@@ -28,6 +28,13 @@ public actor ServerHost {
     public private(set) var port = 0
     /// Whether the listener speaks TLS (`wss`).
     private var secure = false
+    /// Whether `/.well-known/sovereign.json` is served; without it the answer is 404, as the
+    /// upstream Sovereign server answers.
+    public private(set) var publishesDiscovery: Bool
+    /// How long a client's close takes to reach the server (a slow path), when set.
+    public private(set) var closeProcessingDelay: Duration?
+    private var closesProcessed = 0
+    private var closeWaiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
 
     /// - Parameters:
     ///   - users: accounts on the server; every one is a member of every conversation.
@@ -38,6 +45,7 @@ public actor ServerHost {
         self.name = name
         random = SplitMix64(seed: seed)
         server = SimulatedServer(name: name, configuration: .init(behaviour: behaviour))
+        publishesDiscovery = server.publishesDiscovery
         for conversation in conversations {
             server.createConversation(conversation, title: conversation, members: users)
         }
@@ -53,6 +61,25 @@ public actor ServerHost {
     func setEndpoint(port: Int, secure: Bool) {
         self.port = port
         self.secure = secure
+    }
+
+    /// Serves `/.well-known/sovereign.json`, or answers it with 404.
+    public func setPublishesDiscovery(_ publishes: Bool) {
+        publishesDiscovery = publishes
+    }
+
+    /// Makes a client's close take `delay` to reach the server (`nil`: at once).
+    public func setCloseProcessingDelay(_ delay: Duration?) {
+        closeProcessingDelay = delay
+    }
+
+    /// Posts a message whose push is as large as the server makes it: the largest payload it
+    /// accepts in a send (upstream: one whose send fills the envelope limit).
+    public func postLargest(from sender: String, to conversationID: String) async {
+        // A send of this payload fills the envelope limit; its push, with the message id, the
+        // sender and the timestamp added, does not fit in it.
+        let size = server.configuration.isUpstream ? WireCodec.maxEnvelopeBytes - 40 : WireCodec.maxOutboundPayloadBytes
+        await perform(server.peerPost(from: sender, conversationID: conversationID, payload: Array(repeating: 0x5A, count: size), now: now))
     }
 
     /// `/.well-known/sovereign.json`.
@@ -156,19 +183,41 @@ public actor ServerHost {
         server.connectionClosed(id)
     }
 
-    func close(_ id: UInt64, code: UInt16) async {
+    /// Closes connection `id` with a close frame carrying `code`, or without one (`nil`: the
+    /// process died).
+    func close(_ id: UInt64, code: UInt16?) async {
         guard let connection = connections.removeValue(forKey: id) else { return }
         server.connectionClosed(id)
-        var data = connection.channel.allocator.buffer(capacity: 2)
-        data.writeInteger(code)
-        try? await connection.writer.write(WebSocketFrame(fin: true, opcode: .connectionClose, data: data))
+        if let code {
+            var data = connection.channel.allocator.buffer(capacity: 2)
+            data.writeInteger(code)
+            try? await connection.writer.write(WebSocketFrame(fin: true, opcode: .connectionClose, data: data))
+        }
         try? await connection.channel.close()
+    }
+
+    /// A client's close frame arrived. A slow path to the server (``closeProcessingDelay``)
+    /// holds it back first; the connection's socket closes after this returns, which is the
+    /// client's sign that the close went through.
+    func closeReceived(_ id: UInt64) async {
+        if let closeProcessingDelay { try? await Task.sleep(for: closeProcessingDelay) }
+        closed(id)
+        closesProcessed += 1
+        let ready = closeWaiters.filter { $0.count <= closesProcessed }
+        closeWaiters.removeAll { $0.count <= closesProcessed }
+        for waiter in ready { waiter.continuation.resume() }
+    }
+
+    /// Returns once `count` client closes have reached the server.
+    public func waitForClientCloses(_ count: Int) async {
+        guard closesProcessed < count else { return }
+        await withCheckedContinuation { closeWaiters.append((count, $0)) }
     }
 
     private func perform(_ outputs: [SimulatedServer.Output]) async {
         for output in outputs {
             switch output {
-            case .send(let id, let bytes):
+            case .send(let id, let bytes, _):
                 guard !isSilent, let connection = connections[id] else { continue }
                 var buffer = connection.channel.allocator.buffer(capacity: bytes.count)
                 buffer.writeBytes(bytes)
@@ -191,6 +240,12 @@ public actor ServerHost {
         case "post":
             await post(from: query["from"] ?? "alice", to: query["conversation"] ?? "family", text: query["text"] ?? "hello")
             return (.ok, "posted\n")
+        case "post-large":
+            await postLargest(from: query["from"] ?? "alice", to: query["conversation"] ?? "family")
+            return (.ok, "posted the largest message\n")
+        case "auth-glitch":
+            server.setAuthGlitch(until: now.adding(microseconds: Int64(seconds * 1_000_000)))
+            return (.ok, "logins fail with AUTH_ERROR 9001 for \(seconds) s\n")
         case "reset":
             await dropAllConnections()
             return (.ok, "reset\n")

@@ -149,7 +149,7 @@ public final class WebSocketServer: Sendable {
                 case .ping:
                     try await outbound.write(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData))
                 case .connectionClose:
-                    await host.closed(id)
+                    await host.closeReceived(id)
                     return
                 default:
                     continue
@@ -174,8 +174,13 @@ public final class WebSocketServer: Sendable {
                 let query = Dictionary((components?.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
                 let response: (status: HTTPResponseStatus, body: String, type: String)
                 if path == "/.well-known/sovereign.json" {
-                    response = await host.isDown ? (.serviceUnavailable, "down\n", "text/plain")
-                        : (.ok, await host.discoveryDocument(), "application/json")
+                    if await host.isDown {
+                        response = (.serviceUnavailable, "down\n", "text/plain")
+                    } else if await host.publishesDiscovery {
+                        response = (.ok, await host.discoveryDocument(), "application/json")
+                    } else {
+                        response = (.notFound, "404 page not found\n", "text/plain")
+                    }
                 } else if path.hasPrefix("/control/") {
                     let result = await host.control(String(path.dropFirst("/control/".count)), query)
                     response = (result.status, result.body, "text/plain")

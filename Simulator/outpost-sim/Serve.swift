@@ -11,10 +11,11 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve a simulated Sovereign server on a loopback WebSocket.",
         discussion: """
-            Discovery: GET /.well-known/sovereign.json. WebSocket: /ws (subprotocol sovereign.v1).
+            Discovery: GET /.well-known/sovereign.json (404 for upstream). WebSocket: /ws (subprotocol sovereign.v1).
             Controls (GET or POST): /control/token?user=me (prints a new session token),
-            /control/post?from=alice&conversation=family&text=hi, /control/reset, /control/restart, /control/up,
-            /control/blackhole?seconds=30, /control/down?seconds=30, /control/expire-sessions?user=me,
+            /control/post?from=alice&conversation=family&text=hi, /control/post-large?from=alice&conversation=family,
+            /control/reset, /control/restart, /control/up, /control/blackhole?seconds=30, /control/down?seconds=30,
+            /control/expire-sessions?user=me, /control/auth-glitch?seconds=30 (logins get AUTH_ERROR 9001),
             /control/clock-step?seconds=-30, /control/rate-limit?per_second=1&burst=1, /control/state.
             """)
 
@@ -24,7 +25,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The port (0: any free port; the chosen one is printed).")
     var port = 8765
 
-    @Option(help: "legacy or extended.")
+    @Option(help: "legacy, extended, or upstream (the upstream Sovereign server as observed: no discovery document, pushes to the newest login only).")
     var behaviour = "extended"
 
     @Option(help: "The server's display name.")
@@ -53,7 +54,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("serve listens on loopback only")
         }
         guard let behaviour = ServerBehaviour(rawValue: behaviour) else {
-            throw ValidationError("behaviour must be legacy or extended")
+            throw ValidationError("behaviour must be legacy, extended or upstream")
         }
         let userList = users.split(separator: ",").map(String.init)
         let host = ServerHost(name: name, behaviour: behaviour, users: userList,
@@ -68,7 +69,11 @@ struct Serve: AsyncParsableCommand {
         let server = try await WebSocketServer.start(host: self.host, port: port, serverHost: host, tls: tls)
         let web = tls == nil ? "http://\(self.host)" : "https://localhost"
         say("Serving \(name) (\(behaviour.rawValue)) on \(await host.websocketURL)")
-        say("Discovery: \(web):\(server.port)/.well-known/sovereign.json")
+        if await host.publishesDiscovery {
+            say("Discovery: \(web):\(server.port)/.well-known/sovereign.json")
+        } else {
+            say("No discovery document (upstream): add \(web):\(server.port) and the client takes it for a legacy server at /ws")
+        }
         if let demoToken {
             await host.registerToken(demoToken, for: "me")
             say("token me (fixed): \(demoToken)")

@@ -21,8 +21,11 @@ public struct OutpostError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let timedOut = Code("timedOut")
         /// The peer broke the protocol (no `sovereign.v1`, wrong status, oversized reply …).
         public static let protocolViolation = Code("protocolViolation")
-        /// `/.well-known/sovereign.json` is missing or does not match its schema.
+        /// `/.well-known/sovereign.json` does not match its schema, or the server refused it
+        /// (a 4xx other than 404 and 410, which mean a legacy server without a document).
         public static let invalidDiscoveryDocument = Code("invalidDiscoveryDocument")
+        /// The server answered with an error of its own (HTTP 5xx).
+        public static let serverError = Code("serverError")
         /// The server is already added.
         public static let serverAlreadyAdded = Code("serverAlreadyAdded")
         /// No server with this id (never added, or removed).

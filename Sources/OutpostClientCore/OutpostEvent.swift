@@ -88,9 +88,13 @@ public struct ServerInfo: Hashable, Sendable {
     public let gapGuarantee: GapGuarantee
     /// Messages waiting in the outbox (queued or in flight).
     public let pendingOutboxCount: Int
+    /// Whether the server publishes `/.well-known/sovereign.json`; one that does not (the
+    /// upstream Sovereign server) is taken for a legacy server with its WebSocket at `/ws`.
+    public let hasDiscoveryDocument: Bool
 
     public init(id: ServerID, origin: ServerOrigin, availability: Availability, name: String, capabilities: [String],
-                connectionState: ConnectionState, gapGuarantee: GapGuarantee, pendingOutboxCount: Int) {
+                connectionState: ConnectionState, gapGuarantee: GapGuarantee, pendingOutboxCount: Int,
+                hasDiscoveryDocument: Bool = true) {
         self.id = id
         self.origin = origin
         self.availability = availability
@@ -99,6 +103,7 @@ public struct ServerInfo: Hashable, Sendable {
         self.connectionState = connectionState
         self.gapGuarantee = gapGuarantee
         self.pendingOutboxCount = pendingOutboxCount
+        self.hasDiscoveryDocument = hasDiscoveryDocument
     }
 }
 

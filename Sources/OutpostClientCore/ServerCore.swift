@@ -18,6 +18,14 @@ import OutpostWire
 /// - **Connection identity.** Connections and timers are named by handles unique across
 ///   servers, across a server removed and added again, and across sessions, so a late
 ///   callback of an old socket is recognised and ignored (or closed).
+/// - **Close before login.** A new connection is authenticated only once the connections the
+///   core closed have finished their close handshake, or ``Configuration/closeWait`` passed.
+///   Some servers (the upstream one) keep one push registration per user, for the newest
+///   connection, and drop it when *any* connection of the user closes: a close arriving after
+///   the new login would leave the new connection deaf. When a close could not be confirmed in
+///   time (a black-holed socket), the core logs in again at each of
+///   ``Configuration/loginRefreshes``, which bounds how long a late close can keep the
+///   connection deaf.
 /// - **The outbox.** Send, retry, cancel and edit go through the session, the outbox's only
 ///   authority; the store's state checks stay behind it as a guard.
 ///
@@ -35,6 +43,14 @@ public struct ServerCore: Sendable {
         public var storageRetryCap: Int64 = Micros.seconds(300)
         /// Deduplication records are kept this long (µs), and pruned once a day.
         public var dedupRetention: Int64 = Micros.seconds(Partition.dedupRetentionSeconds)
+        /// How long a new connection waits for the close handshakes of the old ones before it
+        /// authenticates anyway.
+        public var closeWait: Int64 = Micros.seconds(2)
+        /// After a login that went ahead without a close confirmed (see ``closeWait``), when to
+        /// log in again, counted from that login: a close arriving late can leave the connection
+        /// deaf only until the next of these. Past the last, a close is not expected any more
+        /// (a TCP stack gives up retransmitting an abandoned socket's last segments within minutes).
+        public var loginRefreshes: [Int64] = [Micros.seconds(60), Micros.seconds(300), Micros.seconds(900)]
         /// A deliberately broken client, for the simulator's own tests only.
         @_spi(Simulation) public var deliberateBug: DeliberateBug?
 
@@ -76,6 +92,17 @@ public struct ServerCore: Sendable {
     private var setAsideIDs: Set<String> = []
     /// ``DeliberateBug/acknowledgeBeforeStoring`` only: inbound writes held back a turn.
     private var heldBackWrites: [PersistOperation] = []
+    /// ``DeliberateBug/dropOneInHundred`` only: inbound messages seen.
+    private var inboundSeen = 0
+    /// Connections whose transport opened and has not ended yet.
+    private var open: Set<ConnectionHandle> = []
+    /// Open connections this core closed whose close handshake has not finished yet.
+    private var closing: Set<ConnectionHandle> = []
+    /// A new connection waiting for those handshakes before it authenticates.
+    private var waitingToLogIn: ConnectionHandle?
+    /// The login that went ahead without every close confirmed, and which of
+    /// ``Configuration/loginRefreshes`` is next.
+    private var refreshes: (since: Timestamp, next: Int)?
 
     init(id: ServerID, origin: ServerOrigin, config: ServerConfig, partition: Partition, snapshot: SessionSnapshot,
          incarnation: UInt64, random: SplitMix64, configuration: Configuration) {
@@ -114,10 +141,22 @@ public struct ServerCore: Sendable {
             guard !awaitingRecovery else { return [] }
             return run(startEvents().flatMap { session.handle($0, now: now) } + maintenance(now: now), now: now).outputs
         case .connectionOpened(let handle):
-            guard let connection = current(handle) else { return [.closeConnection(handle, code: 1000)] }
-            return run(session.handle(.transportOpened(connection), now: now) + maintenance(now: now), now: now).outputs
+            guard current(handle) != nil else { return [.closeConnection(handle, code: 1000)] }
+            open.insert(handle)
+            guard closing.isEmpty else {
+                // Authenticate once the old connections' closes are through (see the type's doc).
+                waitingToLogIn = handle
+                return [arm(.closeWait, at: now.adding(microseconds: configuration.closeWait))]
+            }
+            return logIn(handle, now: now)
         case .connectionClosed(let handle, let code):
+            open.remove(handle)
+            if closing.remove(handle) != nil {
+                guard closing.isEmpty, let waiting = waitingToLogIn else { return [] }
+                return (disarm(.closeWait).map { [$0] } ?? []) + logIn(waiting, now: now)
+            }
             guard let connection = current(handle) else { return [] }
+            if waitingToLogIn == handle { waitingToLogIn = nil }
             return run(session.handle(.transportClosed(connection, code: code), now: now), now: now).outputs
         case .received(let handle, let bytes):
             guard let connection = current(handle) else { return [] }
@@ -130,6 +169,17 @@ public struct ServerCore: Sendable {
                 return run(session.handle(.timerFired(sessionTimer), now: now), now: now).outputs
             case .storageRecovery:
                 return recover(now: now)
+            case .closeWait:
+                // The old close could not be confirmed (a black-holed socket): log in now, and
+                // again later in case it arrives after this login.
+                guard let waiting = waitingToLogIn else { return [] }
+                closing.removeAll()
+                refreshes = (since: now, next: 0)
+                return logIn(waiting, now: now) + armNextRefresh()
+            case .loginRefresh:
+                let relogin = session.connectionState == .connected
+                    ? run(session.handle(.reconnectRequested, now: now), now: now).outputs : []
+                return relogin + armNextRefresh()
             }
         case .appBackgrounded:
             isForeground = false
@@ -146,6 +196,10 @@ public struct ServerCore: Sendable {
         case .fillGapsNow:
             guard !awaitingRecovery else { return [] }
             return run(session.handle(.fillGapsNow, now: now), now: now).outputs
+        case .reconnect:
+            guard isStarted, !awaitingRecovery else { return [] }
+            let event: SessionEvent = session.connectionState == .connected ? .reconnectRequested : .connectRequested
+            return run(session.handle(event, now: now), now: now).outputs
         case .remove:
             let effects = session.handle(.removeRequested, now: now)
             isRemoved = true
@@ -244,6 +298,16 @@ public struct ServerCore: Sendable {
         for effect in effects {
             if case .persist(let operation) = effect { writes.append(operation) } else { rest.append(effect) }
         }
+        if configuration.deliberateBug == .dropOneInHundred {
+            // Wrong on purpose: every hundredth inbound message is forgotten.
+            writes = writes.map { operation in
+                guard case .storeInbound(let messages) = operation else { return operation }
+                return .storeInbound(messages.filter { _ in
+                    inboundSeen += 1
+                    return inboundSeen % 100 != 0
+                })
+            }
+        }
         if configuration.deliberateBug == .acknowledgeBeforeStoring {
             // Wrong on purpose: inbound messages are stored with the next input's writes, after
             // their acknowledgements and the cursor have gone out.
@@ -273,7 +337,7 @@ public struct ServerCore: Sendable {
             case .openTransport(let connection):
                 outputs.append(.openConnection(handle(connection), url: config.websocketURL))
             case .closeTransport(let connection, let code):
-                outputs.append(.closeConnection(handle(connection), code: code))
+                outputs += close(handle(connection), code: code)
             case .send(let connection, let bytes):
                 outputs.append(.send(handle(connection), bytes))
             case .setTimer(let timer, let at):
@@ -340,7 +404,8 @@ public struct ServerCore: Sendable {
         var outputs: [ServerOutput] = [.event(.storageFailed(error.description))]
         // What the server sent since the last commit was not acknowledged: it sends it again on
         // the next connection. The old session's connection and timers go with it.
-        if let connection = session.currentConnection { outputs.append(.closeConnection(handle(connection), code: 1011)) }
+        if let connection = session.currentConnection { outputs += close(handle(connection), code: 1011) }
+        waitingToLogIn = nil
         outputs += armed.keys.sorted().map { kind in .cancelTimer(ServerTimer(kind: kind, generation: armed[kind]!)) }
         armed.removeAll()
         if session.connectionState != .disconnected { outputs.append(.event(.connectionStateChanged(.disconnected))) }
@@ -418,6 +483,30 @@ public struct ServerCore: Sendable {
         return perform(command(stored), now: now)
     }
 
+    /// Closes `handle`; when it was open, the next login waits for its close handshake.
+    private mutating func close(_ handle: ConnectionHandle, code: UInt16) -> [ServerOutput] {
+        if open.remove(handle) != nil { closing.insert(handle) }
+        if waitingToLogIn == handle { waitingToLogIn = nil }
+        return [.closeConnection(handle, code: code)]
+    }
+
+    /// Arms the next of ``Configuration/loginRefreshes``, if one is left.
+    private mutating func armNextRefresh() -> [ServerOutput] {
+        guard let (since, next) = refreshes, next < configuration.loginRefreshes.count else {
+            refreshes = nil
+            return []
+        }
+        refreshes = (since, next + 1)
+        return [arm(.loginRefresh, at: since.adding(microseconds: configuration.loginRefreshes[next]))]
+    }
+
+    /// The session learns that `handle` is open: it authenticates.
+    private mutating func logIn(_ handle: ConnectionHandle, now: Timestamp) -> [ServerOutput] {
+        waitingToLogIn = nil
+        guard let connection = current(handle) else { return [] }
+        return run(session.handle(.transportOpened(connection), now: now) + maintenance(now: now), now: now).outputs
+    }
+
     /// The session's connection `handle` names, when it is the one open or opening now.
     private func current(_ handle: ConnectionHandle) -> ConnectionID? {
         guard handle.incarnation == incarnation, handle.session == sessionGeneration,
@@ -468,4 +557,6 @@ public struct ServerStatus: Hashable, Sendable {
 @_spi(Simulation) public enum DeliberateBug: String, Hashable, Sendable, Codable {
     /// Acknowledge messages and move the cursor before the messages are committed.
     case acknowledgeBeforeStoring = "ack_before_store"
+    /// Receive and acknowledge every message, but leave one in a hundred unstored.
+    case dropOneInHundred = "drop_one_in_hundred"
 }

@@ -21,6 +21,8 @@ public enum ServerInput: Hashable, Sendable {
     case reachabilityRestored
     /// Fill open gaps now instead of in the background (a conversation is on screen).
     case fillGapsNow
+    /// Drop the connection and connect again at once (a "reconnect" the user asked for).
+    case reconnect
     /// The user removes the server: the connection closes and the timers stop for good. Then
     /// ``ClientCore/removeServer(_:)`` destroys the partition.
     case remove
@@ -33,8 +35,9 @@ public enum ServerOutput: Hashable, Sendable {
     /// Open a WebSocket to `url` (subprotocol `sovereign.v1`), then report
     /// ``ServerInput/connectionOpened(_:)`` or ``ServerInput/connectionClosed(_:code:)``.
     case openConnection(ConnectionHandle, url: String)
-    /// Close the connection with a WebSocket close code (or give up opening it). Its end is no
-    /// news to the core any more.
+    /// Close the connection with a WebSocket close code (or give up opening it), and report
+    /// ``ServerInput/connectionClosed(_:code:)`` once the close handshake is over (the server's
+    /// close frame came back, or a bounded wait passed) or the attempt ended.
     case closeConnection(ConnectionHandle, code: UInt16)
     /// Send one binary message on the connection.
     case send(ConnectionHandle, [UInt8])
@@ -71,11 +74,17 @@ public struct ServerTimer: Hashable, Sendable, CustomStringConvertible {
         case session(SessionTimer)
         /// Time to start again after a storage failure.
         case storageRecovery
+        /// The old connection's close was not confirmed in time: authenticate the new one.
+        case closeWait
+        /// Log in again, in case an old connection's late close deregistered this one.
+        case loginRefresh
 
         public var description: String {
             switch self {
             case .session(let timer): timer.description
             case .storageRecovery: "storageRecovery"
+            case .closeWait: "closeWait"
+            case .loginRefresh: "loginRefresh"
             }
         }
     }

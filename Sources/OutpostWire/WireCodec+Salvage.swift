@@ -52,7 +52,7 @@ extension WireCodec {
     /// throws and never traps; oversized input is not read at all.
     public static func salvage(_ bytes: [UInt8]) -> SalvagedFrame {
         var frame = SalvagedFrame(messageType: nil, requestID: "", content: .unreadable)
-        guard bytes.count <= maxEnvelopeBytes else { return frame }
+        guard bytes.count <= maxInboundEnvelopeBytes else { return frame }
         var payload: ArraySlice<UInt8>?
         for field in ProtobufFields(bytes[...]) {
             switch (field.number, field.value) {

@@ -11,8 +11,15 @@ import SwiftProtobuf
 /// (too large, malformed envelope, type 0, unknown type, wrong direction, malformed payload).
 /// Encoding refuses what a peer would refuse, and a failed encode produces no bytes.
 public enum WireCodec {
-    /// The largest serialized envelope, in both directions (PROTOCOL.md §1).
+    /// The largest serialized envelope, in both directions (PROTOCOL.md §1). Everything a
+    /// client sends stays within it.
     public static let maxEnvelopeBytes = 65_536
+
+    /// The largest envelope a client accepts from a server: the protocol's limit and 1 KiB of
+    /// headroom. A server may accept a send right at the limit and push it on with its own
+    /// fields added (the upstream server's push of a maximal send is about 120 bytes over);
+    /// refusing that frame would lose the message, which the server counts as delivered.
+    public static let maxInboundEnvelopeBytes = maxEnvelopeBytes + 1_024
 
     /// The largest outbound `encrypted_payload`. A server's echo is up to ~100 bytes larger than
     /// the send, so anything bigger is refused when it is queued (PROTOCOL.md §9).
@@ -23,14 +30,14 @@ public enum WireCodec {
 
     // MARK: Client side
 
-    /// Decodes one binary WebSocket message from a server.
+    /// Decodes one binary WebSocket message from a server, up to ``maxInboundEnvelopeBytes``.
     ///
     /// - Throws: ``WireError`` with code ``WireError/Code/envelopeTooLarge`` (checked before
     ///   parsing), ``WireError/Code/malformedEnvelope``, ``WireError/Code/unspecifiedMessageType``,
     ///   ``WireError/Code/unknownMessageType``, ``WireError/Code/wrongDirection`` (a client
     ///   type) or ``WireError/Code/malformedPayload``.
     public static func decodeServerEnvelope(_ bytes: [UInt8]) throws(WireError) -> ServerEnvelope {
-        let (type, requestID, payload) = try decodeEnvelope(bytes)
+        let (type, requestID, payload) = try decodeEnvelope(bytes, limit: maxInboundEnvelopeBytes)
         guard let frame = try decodePayload(type, payload, as: ServerFrame.self) else {
             throw .wrongDirection(type, sentBy: "clients")
         }
@@ -56,7 +63,7 @@ public enum WireCodec {
     /// - Throws: the same ``WireError``s as ``decodeServerEnvelope(_:)``, with
     ///   ``WireError/Code/wrongDirection`` for a server type.
     public static func decodeClientEnvelope(_ bytes: [UInt8]) throws(WireError) -> ClientEnvelope {
-        let (type, requestID, payload) = try decodeEnvelope(bytes)
+        let (type, requestID, payload) = try decodeEnvelope(bytes, limit: maxEnvelopeBytes)
         guard let frame = try decodePayload(type, payload, as: ClientFrame.self) else {
             throw .wrongDirection(type, sentBy: "servers")
         }
@@ -83,9 +90,9 @@ public enum WireCodec {
 
     // MARK: Envelope
 
-    private static func decodeEnvelope(_ bytes: [UInt8]) throws(WireError) -> (MessageType, String, [UInt8]) {
+    private static func decodeEnvelope(_ bytes: [UInt8], limit: Int) throws(WireError) -> (MessageType, String, [UInt8]) {
         // The limit is checked before any parsing.
-        guard bytes.count <= maxEnvelopeBytes else { throw .envelopeTooLarge(size: bytes.count) }
+        guard bytes.count <= limit else { throw .envelopeTooLarge(size: bytes.count, limit: limit) }
         let envelope: Envelope
         do {
             envelope = try Envelope(serializedBytes: bytes)

@@ -67,8 +67,8 @@ public struct WireError: Error, Hashable, Sendable, CustomStringConvertible {
     // MARK: Constructors
 
     /// An envelope of `size` serialized bytes, over ``WireCodec/maxEnvelopeBytes``.
-    public static func envelopeTooLarge(size: Int) -> WireError {
-        WireError(.envelopeTooLarge, "\(size) bytes; the limit is \(WireCodec.maxEnvelopeBytes)")
+    public static func envelopeTooLarge(size: Int, limit: Int = WireCodec.maxEnvelopeBytes) -> WireError {
+        WireError(.envelopeTooLarge, "\(size) bytes; the limit is \(limit)")
     }
 
     /// An outbound `encrypted_payload` of `size` bytes, over ``WireCodec/maxOutboundPayloadBytes``.

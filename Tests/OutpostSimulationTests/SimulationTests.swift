@@ -28,7 +28,8 @@ struct SimulationTests {
         "commuters-day", "legacy-buffer-weakness", "clock-step-back", "session-expiry-full-queue", "removal-during-catch-up",
         "kill-during-catch-up", "half-partitioned", "flapping-network", "black-hole", "restarts-and-rate-limits", "swarm",
         "storage-failures", "remove-and-readd-while-connecting", "history-without-sequence", "poison-messages",
-        "redelivery-storm", "clock-steps-and-unread", "six-devices", "unavailable-partition",
+        "redelivery-storm", "clock-steps-and-unread", "six-devices", "unavailable-partition", "upstream-two-devices",
+        "upstream-kills-and-large-posts", "swarm-upstream",
     ]
 
     @Test(arguments: namedScenarios)
@@ -46,6 +47,8 @@ struct SimulationTests {
         ("remove-and-readd-while-connecting", \Simulation.Statistics.serversReadded),
         ("poison-messages", \Simulation.Statistics.messagesSetAside),
         ("unavailable-partition", \Simulation.Statistics.unavailableRemoved),
+        ("upstream-two-devices", \Simulation.Statistics.lateCloseDeafenings),
+        ("upstream-kills-and-large-posts", \Simulation.Statistics.oversizedPushes),
     ])
     func aFaultScenarioExercisesItsFault(name: String, counter: KeyPath<Simulation.Statistics, Int> & Sendable) throws {
         let scenario = try Self.scenario(name)
@@ -110,6 +113,20 @@ struct SimulationTests {
             #expect(result.passed, "kill at write \(k): \(result.violations.prefix(3))")
             #expect(result.statistics.kills >= 1, "kill at write \(k) never happened")
         }
+    }
+
+    /// A client that forgets one message in a hundred is caught on every kind of server, upstream
+    /// included: the checker's accounting of what a server without history loses by design
+    /// leaves no room to hide a loss of the client's.
+    @Test(arguments: ["upstream", "legacy", "extended"])
+    func aClientThatDropsMessagesIsCaughtOnEveryKindOfServer(behaviour: String) throws {
+        var scenario = try Self.scenario("upstream-two-devices")
+        scenario.servers.behaviour = behaviour
+        let honest = Self.run(scenario, seed: 1)
+        #expect(honest.passed, "\(honest.violations.prefix(3))")
+        scenario.client.deliberateBug = .dropOneInHundred
+        let broken = Self.run(scenario, seed: 1)
+        #expect(broken.violations.contains { $0.contains("was lost") }, "\(broken.violations.prefix(3))")
     }
 
     /// A client that acknowledges before it stores is caught by the checker, and shrinking

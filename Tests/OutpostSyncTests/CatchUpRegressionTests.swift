@@ -170,3 +170,35 @@ struct SetAsideTests {
         #expect(harness.connectionAttempts <= 20, "\(harness.connectionAttempts) logins in 200 s")
     }
 }
+
+/// `AUTH_ERROR` by meaning: a fault of the server is retried, a refused credential waits for
+/// a new one; either way the client closes the socket itself.
+@Suite("Authentication errors")
+struct AuthenticationErrorTests {
+    /// Before, every `AUTH_ERROR` meant AuthFailed: a passing fault of the server (upstream
+    /// reports them as 9001) forced the user to sign in again.
+    @Test(arguments: [ServerBehaviour.legacy, .extended, .upstream])
+    func aServerFaultAtLoginIsRetriedNotASignInAgain(behaviour: ServerBehaviour) throws {
+        let harness = try SessionHarness(behaviour: behaviour)
+        harness.server.setAuthGlitch(until: harness.now.adding(seconds: 20))
+        harness.connect()
+        #expect(harness.openConnection == nil, "closed by the client at once, not after the server's deadline")
+        harness.advance(by: 60_000_000)
+        #expect(harness.session.connectionState == .connected)
+        #expect(!harness.events.contains { if case .authFailed = $0 { true } else { false } })
+        #expect(harness.connectionAttempts > 1)
+    }
+
+    /// Upstream refuses an expired or revoked token with 1001 and keeps the socket open until
+    /// its 10-second deadline: the client closes it itself and waits for a new token.
+    @Test func aRefusedTokenOnUpstreamIsAuthFailedAndTheSocketClosesAtOnce() throws {
+        let harness = try SessionHarness(behaviour: .upstream)
+        harness.route(harness.server.expireSessions(of: "me"))
+        harness.connect()
+        #expect(harness.session.connectionState == .authFailed)
+        #expect(harness.openConnection == nil)
+        #expect(harness.server.openConnectionCount == 0)
+        harness.advance(by: 600_000_000)
+        #expect(harness.connectionAttempts == 1, "no retry loop")
+    }
+}

@@ -190,4 +190,32 @@ final class Scratch {
 extension InMemoryKeyProvider {
     /// The same key every time, so that a test can reopen a directory.
     static var fixed: RawKeyProvider { try! RawKeyProvider(rawKey: [UInt8](repeating: 9, count: 32)) }
+
+    /// Upstream drops the user's push registration when any of their connections closes, so a
+    /// close arriving after a new login leaves that login deaf. A new connection therefore waits
+    /// for the old close (at most `closeWait`); when the close could not be confirmed, the core
+    /// logs in again at each of `loginRefreshes` after that login, and then stops.
+    @Test func anUnconfirmedCloseHoldsTheLoginBackThenTheCoreLogsInAgainOnSchedule() throws {
+        let harness = try SessionHarness(behaviour: .upstream)
+        var logins: [Timestamp] = []
+        harness.onSend = { [unowned harness] envelope in
+            if case .authRequest = envelope.frame { logins.append(harness.now) }
+        }
+        harness.connect()
+        #expect(logins.count == 1)
+        harness.confirmsCloses = false
+        harness.handle(.reconnect)
+        harness.pump()
+        #expect(logins.count == 1, "the new connection waits for the old one's close")
+        harness.advance(by: ServerCore.Configuration().closeWait - 1)
+        #expect(logins.count == 1)
+        harness.advance(by: 1)
+        #expect(logins.count == 2, "it gives up waiting after closeWait")
+        let loggedIn = harness.now
+        harness.confirmsCloses = true
+        harness.advance(by: Micros.seconds(3_600))
+        let refreshes = logins.dropFirst(2).map { $0.microseconds - loggedIn.microseconds }
+        #expect(refreshes == [Micros.seconds(60), Micros.seconds(300), Micros.seconds(900)])
+        #expect(harness.session.connectionState == .connected)
+    }
 }

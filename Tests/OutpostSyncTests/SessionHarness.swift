@@ -28,6 +28,9 @@ final class SessionHarness {
     var dropFromServer: ((ServerEnvelope) -> Bool)?
     /// Called with each frame as it leaves for the server.
     var onSend: ((ClientEnvelope) -> Void)?
+    /// When false, a close the client sends neither reaches the server nor is answered (a
+    /// black-holed socket): the handshake never finishes.
+    var confirmsCloses = true
     var random = SplitMix64(seed: 7)
     let key = InMemoryKeyProvider()
     let configuration: ClientCore.Configuration
@@ -43,18 +46,23 @@ final class SessionHarness {
 
     convenience init(behaviour: ServerBehaviour, peers: [String] = ["alice"],
                      configuration: ServerSession.Configuration = .init()) throws {
-        try self.init(extensions: behaviour == .extended ? .all : [], peers: peers, configuration: configuration)
+        try self.init(server: .init(behaviour: behaviour), peers: peers, configuration: configuration)
     }
 
-    init(extensions: ServerCapabilities, peers: [String] = ["alice"], configuration: ServerSession.Configuration = .init(),
-         core coreConfiguration: ServerCore.Configuration = .init()) throws {
+    convenience init(extensions: ServerCapabilities, peers: [String] = ["alice"],
+                     configuration: ServerSession.Configuration = .init()) throws {
+        try self.init(server: .init(extensions: extensions), peers: peers, configuration: configuration)
+    }
+
+    init(server serverConfiguration: SimulatedServer.Configuration, peers: [String] = ["alice"],
+         configuration: ServerSession.Configuration = .init(), core coreConfiguration: ServerCore.Configuration = .init()) throws {
         var template = Array((NSTemporaryDirectory() + "outpost-sync-XXXXXX").utf8CString)
         scratch = String(cString: template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!)! })
         var clientConfiguration = ClientCore.Configuration()
         clientConfiguration.server = coreConfiguration
         clientConfiguration.server.session = configuration
         self.configuration = clientConfiguration
-        server = SimulatedServer(name: "family.example", configuration: .init(extensions: extensions))
+        server = SimulatedServer(name: "family.example", configuration: serverConfiguration)
         server.createConversation(Self.conversation, title: "Family", members: ["me"] + peers)
         client = try ClientCore(directory: scratch + "/data", keyProvider: key, configuration: clientConfiguration, seed: 1)
         let token = server.issueToken(for: "me", now: now, random: &random)
@@ -89,7 +97,10 @@ final class SessionHarness {
                 handle(.connectionOpened(connection))
             case .closeConnection(let connection, _):
                 if openConnection == connection { openConnection = nil }
+                guard confirmsCloses else { continue }
                 if let link = links[connection] { server.connectionClosed(link) }
+                // The server answers the close at once: the handshake is over.
+                handle(.connectionClosed(connection, code: 1000))
             case .send(let connection, let bytes):
                 if let onSend, let envelope = try? WireCodec.decodeClientEnvelope(bytes) { onSend(envelope) }
                 toServer.append((connection, bytes))
@@ -127,7 +138,7 @@ final class SessionHarness {
     func route(_ outputs: [SimulatedServer.Output]) {
         for output in outputs {
             switch output {
-            case .send(let link, let bytes):
+            case .send(let link, let bytes, _):
                 if let connection = handles[link] { toClient.append((connection, bytes)) }
             case .close(let link, let code):
                 server.connectionClosed(link)

@@ -88,7 +88,7 @@ struct IsolationTests {
             }
             return posted
         }
-        try await recorder.wait("the flood arriving") { $0.storedIDs(floodingID).count >= 50 }
+        try await recorder.waitUntilStored(50, of: floodingID, "the flood arriving")
         let item = try await client.send(Array("quiet hello".utf8), to: "family", on: quietID)
         await quiet.host.post(from: "bob", to: "family", text: "quiet reply")
         try await recorder.wait("the quiet server's send and receive during the flood") { events in
@@ -97,7 +97,8 @@ struct IsolationTests {
         stopFlood.set()
         let total = await flood.value
         // Nothing of the flood is lost either.
-        try await recorder.wait("the whole flood stored") { $0.storedIDs(floodingID).count == total }
+        try await recorder.waitUntilStored(total, of: floodingID, "the whole flood stored")
+        #expect(await recorder.events.storedIDs(floodingID).count == total, "more stored than posted")
         await client.close()
         await flooding.stop()
         await quiet.stop()

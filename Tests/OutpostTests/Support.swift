@@ -60,7 +60,10 @@ final class HangingListener: Sendable {
 /// limit only turns a hang into a failure; no test waits on it to make progress.
 actor EventRecorder {
     private(set) var events: [OutpostEvent] = []
-    private var waiters: [(id: Int, condition: @Sendable ([OutpostEvent]) -> Bool, continuation: CheckedContinuation<Void, any Error>)] = []
+    /// The distinct stored message ids per server, kept as events arrive: recomputing them
+    /// from every event on every event is quadratic, and a flood makes that the bottleneck.
+    private var storedByServer: [ServerID: Set<String>] = [:]
+    private var waiters: [(id: Int, isSatisfied: () -> Bool, continuation: CheckedContinuation<Void, any Error>)] = []
     private var nextWaiter = 0
     private var consumer: Task<Void, Never>?
 
@@ -78,7 +81,10 @@ actor EventRecorder {
 
     private func append(_ event: OutpostEvent) {
         events.append(event)
-        let ready = waiters.filter { $0.condition(events) }
+        if case .messagesStored(let stored) = event.kind, let server = event.server {
+            storedByServer[server, default: []].formUnion(stored)
+        }
+        let ready = waiters.filter { $0.isSatisfied() }
         waiters.removeAll { waiter in ready.contains { $0.id == waiter.id } }
         for waiter in ready { waiter.continuation.resume() }
     }
@@ -90,7 +96,19 @@ actor EventRecorder {
     /// Returns once the events so far satisfy `condition`.
     func wait(_ what: String, limit: Duration = .seconds(60),
               until condition: @escaping @Sendable ([OutpostEvent]) -> Bool) async throws {
-        if condition(events) { return }
+        try await waitUntil(what, limit: limit) { condition(self.events) }
+    }
+
+    /// Returns once `count` distinct messages of `server` have been stored.
+    func waitUntilStored(_ count: Int, of server: ServerID, _ what: String,
+                         limit: Duration = .seconds(60)) async throws {
+        try await waitUntil(what, limit: limit) {
+            self.storedByServer[server, default: []].count >= count
+        }
+    }
+
+    private func waitUntil(_ what: String, limit: Duration, _ isSatisfied: @escaping () -> Bool) async throws {
+        if isSatisfied() { return }
         nextWaiter += 1
         let id = nextWaiter
         let guardTask = Task { [weak self] in
@@ -99,7 +117,7 @@ actor EventRecorder {
         }
         defer { guardTask.cancel() }
         try await withCheckedThrowingContinuation { continuation in
-            waiters.append((id, condition, continuation))
+            waiters.append((id, isSatisfied, continuation))
         }
     }
 

@@ -77,9 +77,25 @@ struct TransportTests {
 
         await server.host.setDown(true)
         let down = await #expect(throws: OutpostError.self) { _ = try await HTTPDiscoveryClient().discover(server.origin) }
-        #expect(down?.code == .invalidDiscoveryDocument)
+        #expect(down?.code == .serverError, "a 5xx shows nothing: the add fails")
         #expect(down?.message.contains("503") == true)
         await server.stop()
+    }
+
+    @Test func aServerWithoutADocumentIsALegacyServerAtSlashWS() async throws {
+        let server = try await TestServer.start("Upstream", behaviour: .legacy)
+        await server.host.setPublishesDiscovery(false)
+        let document = try await HTTPDiscoveryClient().discover(server.origin)
+        #expect(!document.isPublished)
+        #expect(document.name == "127.0.0.1")
+        #expect(document.websocketURL == "ws://127.0.0.1:\(server.port)/ws")
+        #expect(document.capabilities == ["mls", "passkey"])
+        #expect(DiscoveryDocument.absent(for: try ServerOrigin(parsing: "https://chat.example:8443")).websocketURL
+                    == "wss://chat.example:8443/ws")
+        await server.stop()
+        // Nothing listening is no evidence of a server: the add fails.
+        let refused = await #expect(throws: OutpostError.self) { _ = try await HTTPDiscoveryClient().discover(server.origin) }
+        #expect(refused?.code == .connectionFailed)
     }
 
     @Test func aDocumentThatBreaksTheSchemaIsRefusedWithTheField() throws {

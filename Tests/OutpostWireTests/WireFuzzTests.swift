@@ -91,21 +91,24 @@ struct WireFuzzTests {
     /// A seed grown with an unknown length-delimited field to a total near the limit
     /// (65,530 ... 65,545 bytes): valid below and at 65,536, too large above.
     static func nearTheLimit(_ seed: [UInt8], _ random: inout SplitMix64) -> [UInt8] {
-        let target = 65_530 + Int.random(in: 0...15, using: &random)
+        // Around the limit of either direction: 65,536, and 1 KiB more for what servers send.
+        let limit = Bool.random(using: &random) ? WireCodec.maxEnvelopeBytes : WireCodec.maxInboundEnvelopeBytes
+        let target = limit - 6 + Int.random(in: 0...15, using: &random)
         // Field 15, wire type 2, with a 3-byte length: 1 + 3 + n bytes.
         let filler = target - seed.count - 4
         return seed + [0x7A] + varint(UInt64(filler)) + [UInt8](repeating: 0x41, count: filler)
     }
 
-    enum Outcome { case decoded, refused(WireError.Code) }
+    /// What one decoder made of an input, and the size limit it applies.
+    enum Outcome { case decoded(limit: Int), refused(WireError.Code, limit: Int) }
 
-    static func outcome<T>(_ decode: () throws(WireError) -> T, check: (T) -> Void) -> Outcome {
+    static func outcome<T>(limit: Int, _ decode: () throws(WireError) -> T, check: (T) -> Void) -> Outcome {
         do {
             let envelope = try decode()
             check(envelope)
-            return .decoded
+            return .decoded(limit: limit)
         } catch {
-            return .refused(error.code)
+            return .refused(error.code, limit: limit)
         }
     }
 
@@ -129,13 +132,13 @@ struct WireFuzzTests {
             if input.count == WireCodec.maxEnvelopeBytes { atTheLimit += 1 }
 
             let outcomes = [
-                Self.outcome({ () throws(WireError) in try WireCodec.decodeServerEnvelope(input) }) { envelope in
+                Self.outcome(limit: WireCodec.maxInboundEnvelopeBytes, { () throws(WireError) in try WireCodec.decodeServerEnvelope(input) }) { envelope in
                     // A decoded envelope re-encodes (or is refused with a typed error) and decodes the same.
                     if let bytes = try? WireCodec.encode(envelope) {
                         #expect((try? WireCodec.decodeServerEnvelope(bytes)) == envelope)
                     }
                 },
-                Self.outcome({ () throws(WireError) in try WireCodec.decodeClientEnvelope(input) }) { envelope in
+                Self.outcome(limit: WireCodec.maxEnvelopeBytes, { () throws(WireError) in try WireCodec.decodeClientEnvelope(input) }) { envelope in
                     if let bytes = try? WireCodec.encode(envelope) {
                         #expect((try? WireCodec.decodeClientEnvelope(bytes)) == envelope)
                     }
@@ -143,13 +146,13 @@ struct WireFuzzTests {
             ]
             for outcome in outcomes {
                 switch outcome {
-                case .decoded:
+                case .decoded(let limit):
                     decoded += 1
-                    #expect(input.count <= WireCodec.maxEnvelopeBytes)
-                case .refused(let code):
+                    #expect(input.count <= limit)
+                case .refused(let code, let limit):
                     refused += 1
                     codes[code.description, default: 0] += 1
-                    #expect((code == .envelopeTooLarge) == (input.count > WireCodec.maxEnvelopeBytes), "\(code), \(input.count) bytes")
+                    #expect((code == .envelopeTooLarge) == (input.count > limit), "\(code), \(input.count) bytes")
                 }
             }
         }

@@ -136,7 +136,8 @@ public actor OutpostClient {
         guard runners[id] == nil else { throw OutpostError(.serverAlreadyAdded, "\(origin) is already added") }
         let config = ServerConfig(name: document.name, websocketURL: document.websocketURL, iconURL: document.iconURL,
                                   registration: document.registration, capabilities: document.capabilities,
-                                  version: document.version)
+                                  version: document.version.isEmpty ? nil : document.version,
+                                  documentAbsent: document.isPublished ? nil : true)
         let serverCore = try core.addServer(origin, config: config, signIn: signIn, now: configuration.clock.now())
         let runner = Self.makeRunner(serverCore, configuration, eventBroadcaster, conversationsChanged)
         runners[id] = runner
@@ -288,6 +289,12 @@ public actor OutpostClient {
         try await runner(server).run { core, now in core.markRead(conversationID, upTo: position, now: now) }
     }
 
+    /// Drops a server's connection and connects again at once, skipping any backoff (a
+    /// "reconnect" the user asked for).
+    public func reconnect(_ id: ServerID) async throws(OutpostError) {
+        try await runner(id).handle(.reconnect)
+    }
+
     // MARK: App lifecycle and reachability
 
     /// The app went to the background: the OS may kill sockets and timers stop.
@@ -337,7 +344,7 @@ public actor OutpostClient {
         let (status, config, origin) = await runner.description
         return ServerInfo(id: id, origin: origin, availability: .available, name: config.name, capabilities: config.capabilities,
                           connectionState: status.connectionState, gapGuarantee: status.gapGuarantee,
-                          pendingOutboxCount: status.pendingOutboxCount)
+                          pendingOutboxCount: status.pendingOutboxCount, hasDiscoveryDocument: config.documentAbsent != true)
     }
 
     private static func makeRunner(_ serverCore: ServerCore, _ configuration: Configuration,

@@ -24,6 +24,8 @@ actor ServerRunner {
     private struct Connection {
         let task: Task<Void, Never>
         var open: (any WebSocketConnection)?
+        /// The core closed it; its end is reported once the close handshake is over.
+        var closing = false
     }
 
     init(core: ServerCore, transport: any WebSocketTransport, clock: any RuntimeClock, events: Broadcaster<OutpostEvent>,
@@ -84,6 +86,7 @@ actor ServerRunner {
         for handle in connections.keys.sorted(by: { $0.description < $1.description }) {
             close(handle, code: closeCode)
         }
+        connections.removeAll()
     }
 
     // MARK: Outputs
@@ -131,31 +134,32 @@ actor ServerRunner {
         connections[handle] = Connection(task: task, open: nil)
     }
 
-    /// The core gave up on `handle` (or was stopped): its end is no news to it any more.
+    /// The core gave up on `handle`: it closes (its task ends, and the core hears of it, once
+    /// the close handshake is over), or stops opening.
     private func close(_ handle: ConnectionHandle, code: UInt16) {
-        guard let connection = connections.removeValue(forKey: handle) else { return }
+        guard let connection = connections[handle], !connection.closing else { return }
+        connections[handle]?.closing = true
         if let open = connection.open {
-            open.close(code: code)  // the task ends once the close frame is out
+            open.close(code: code)
         } else {
-            connection.task.cancel()  // still connecting
+            connection.task.cancel()  // still connecting: it ends when the attempt gives up
         }
     }
 
     /// Returns `false` when the connection was given up while it was opening.
     private func opened(_ handle: ConnectionHandle, _ open: any WebSocketConnection) -> Bool {
-        guard !stopped, connections[handle] != nil else { return false }
+        guard !stopped, let connection = connections[handle], !connection.closing else { return false }
         connections[handle]?.open = open
         self.handle(.connectionOpened(handle))
         return true
     }
 
     private func received(_ bytes: [UInt8], on handle: ConnectionHandle) {
-        guard connections[handle]?.open != nil else { return }
+        guard let connection = connections[handle], connection.open != nil, !connection.closing else { return }
         self.handle(.received(handle, bytes))
     }
 
     private func closed(_ handle: ConnectionHandle, code: UInt16?) {
-        // Only a connection the core still owns is news to it.
         guard connections.removeValue(forKey: handle) != nil else { return }
         self.handle(.connectionClosed(handle, code: code))
     }

@@ -38,21 +38,34 @@ public struct HTTPDiscoveryClient: DiscoveryClient {
     /// Where a server publishes its discovery document.
     public static let path = "/.well-known/sovereign.json"
 
+    /// `GET <origin>/.well-known/sovereign.json`. A server that answers 404 or 410 publishes
+    /// no document: it is a legacy server (``DiscoveryDocument/absent(for:)``), as the upstream
+    /// Sovereign server is. Any other failure (no connection, a timeout, a TLS failure, a 5xx)
+    /// fails with its own code: nothing showed that a server is there.
     public func discover(_ origin: ServerOrigin) async throws(OutpostError) -> DiscoveryDocument {
         let url = origin.value + Self.path
         let endpoint = try Endpoint(httpURL: url)
-        let body: [UInt8]
+        let answer: (status: HTTPResponseStatus, body: [UInt8])
         do {
-            body = try await get(endpoint, url: url)
+            answer = try await get(endpoint, url: url)
         } catch let error as OutpostError {
             throw error
         } catch {
             throw OutpostError(.connectionFailed, "\(url): \(error)")
         }
-        return try DiscoveryDocument(json: Data(body), source: url)
+        switch answer.status {
+        case .ok:
+            return try DiscoveryDocument(json: Data(answer.body), source: url)
+        case .notFound, .gone:
+            return .absent(for: origin)
+        case let status where status.code >= 500:
+            throw OutpostError(.serverError, "\(url): HTTP \(status.code) \(status.reasonPhrase)")
+        case let status:
+            throw OutpostError(.invalidDiscoveryDocument, "\(url): HTTP \(status.code) \(status.reasonPhrase)")
+        }
     }
 
-    private func get(_ endpoint: Endpoint, url: String) async throws -> [UInt8] {
+    private func get(_ endpoint: Endpoint, url: String) async throws -> (status: HTTPResponseStatus, body: [UInt8]) {
         let sslContext = try endpoint.usesTLS ? NIOSSLContext(configuration: configuration.tls) : nil
         let deadline = ChannelDeadline(configuration.timeout)
         let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
@@ -100,10 +113,7 @@ public struct HTTPDiscoveryClient: DiscoveryClient {
                         }
                     case .end:
                         guard let status else { break }
-                        guard status == .ok else {
-                            throw OutpostError(.invalidDiscoveryDocument, "\(url): HTTP \(status.code) \(status.reasonPhrase)")
-                        }
-                        return body
+                        return (status, body)
                     }
                 }
                 if deadline.expired { throw OutpostError(.timedOut, "\(url): no answer within \(timeout)") }

@@ -17,15 +17,29 @@ public struct DiscoveryDocument: Hashable, Sendable {
     /// `mls`, `passkey`, and the extensions `idempotent-send`, `history`, `sequence`. A server
     /// that lists none of the extensions is a legacy server.
     public var capabilities: [String]
+    /// `false` when the server publishes no document and this one was made up for it
+    /// (``absent(for:)``).
+    public var isPublished: Bool
 
     public init(name: String, version: String, websocketURL: String, registration: String? = nil,
-                iconURL: String? = nil, capabilities: [String] = []) {
+                iconURL: String? = nil, capabilities: [String] = [], isPublished: Bool = true) {
         self.name = name
         self.version = version
         self.websocketURL = websocketURL
         self.registration = registration
         self.iconURL = iconURL
         self.capabilities = capabilities
+        self.isPublished = isPublished
+    }
+
+    /// What a server that publishes no discovery document is (PROTOCOL.md §7): a legacy server
+    /// (`mls` and `passkey`, no extension) with its WebSocket at `/ws` on the same origin (`wss`
+    /// for `https`), named after its host. The upstream Sovereign server is one.
+    public static func absent(for origin: ServerOrigin) -> DiscoveryDocument {
+        let secure = origin.value.hasPrefix("https://")
+        let authority = origin.value.drop { $0 != "/" }.dropFirst(2)
+        return DiscoveryDocument(name: origin.host, version: "", websocketURL: (secure ? "wss://" : "ws://") + authority + "/ws",
+                                 capabilities: ["mls", "passkey"], isPublished: false)
     }
 
     private static let schema: Result<JSONSchema, OutpostError> = {

@@ -8,8 +8,9 @@ import NIOWebSocket
 import OutpostWire
 
 /// The WebSocket transport over swift-nio: TLS for `wss` URLs, the `sovereign.v1` subprotocol,
-/// binary frames only, messages up to 64 KiB (``WireCodec/maxEnvelopeBytes``) and a deadline on
-/// the whole connect (TCP, TLS and the HTTP upgrade).
+/// binary frames only, inbound messages up to 64 KiB and 1 KiB of headroom
+/// (``WireCodec/maxInboundEnvelopeBytes``) and a deadline on the whole connect (TCP, TLS and
+/// the HTTP upgrade).
 ///
 /// Plain `ws` is accepted for loopback hosts only (`127.0.0.1`, `::1`, `localhost`): the
 /// protocol allows it for local tests, never across a network.
@@ -19,8 +20,9 @@ public struct NIOWebSocketTransport: WebSocketTransport {
         public var connectTimeout: Duration = .seconds(10)
         /// The TLS settings for `wss` (system trust roots by default).
         public var tls: TLSConfiguration = .makeClientConfiguration()
-        /// The largest inbound message; a larger one closes the connection (1009).
-        public var maxMessageBytes = WireCodec.maxEnvelopeBytes
+        /// The largest inbound message; a larger one closes the connection (1009). The
+        /// protocol's limit and 1 KiB of headroom (``WireCodec/maxInboundEnvelopeBytes``).
+        public var maxMessageBytes = WireCodec.maxInboundEnvelopeBytes
 
         public init() {}
     }
@@ -132,6 +134,9 @@ final class NIOWebSocketConnection: WebSocketConnection {
     /// The most message bytes that may wait to be written.
     static let maxQueuedBytes = 4 * 1024 * 1024
 
+    /// How long a close waits for the server's close frame before the socket goes anyway.
+    static let closeHandshakeTimeout: Duration = .seconds(2)
+
     private let channel: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>
     private let outgoing: AsyncStream<Outgoing>
     private let outgoingContinuation: AsyncStream<Outgoing>.Continuation
@@ -176,7 +181,12 @@ final class NIOWebSocketConnection: WebSocketConnection {
                             var data = channel.allocator.buffer(capacity: 2)
                             data.writeInteger(code)
                             try? await outbound.write(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: data))
-                            try? await channel.close()
+                            // The handshake is over when the server's close frame comes back (the
+                            // reader closes the channel then); a server that never answers gets
+                            // a bounded wait.
+                            channel.eventLoop.scheduleTask(in: .nanoseconds(Self.closeHandshakeTimeout.nanoseconds)) {
+                                channel.close(promise: nil)
+                            }
                             return
                         }
                     }

@@ -10,9 +10,14 @@ import OutpostSync
 /// that count every message that arrived after the last read, no storm of logins the server
 /// ended at once.
 ///
-/// A server without `history` loses messages by design (a push it dropped, or one it pushed to
-/// another of the user's devices, is never sent again; PROTOCOL.md §9 "Pending"): those count
-/// against the server, not the client, and are reported apart.
+/// A server without `history` loses messages by design: its "pending" ends when a push is
+/// queued (PROTOCOL.md §9), so a message is lost for good when the server drops the push from a
+/// full send buffer, when the push goes to another of the user's devices, when it is lost in
+/// transit with a dying connection, when the client process that received it is killed before
+/// committing it or cannot commit it (a failed write), or, on upstream, when the user's
+/// connection is deaf. Those count against the server, exactly, as do messages that went with
+/// a partition the user removed (a server without history cannot send them again); every other
+/// loss is the client's.
 struct Checker {
     let simulation: Simulation
     /// Messages servers without `history` lost (counted against the server).
@@ -52,6 +57,9 @@ struct Checker {
         }
         let extensions = slot.extensions
         let history = extensions.contains(.history)
+        if isDeafByOwnClose(slot) {
+            violations.append("\(prefix): a close of the client's own, arriving after its newer login, left it deaf at the end")
+        }
         // Liveness.
         if core.status.connectionState != .connected { violations.append("\(prefix): \(core.status.connectionState) at the end, not Connected") }
         if !core.status.isCaughtUp { violations.append("\(prefix): not caught up at the end") }
@@ -100,12 +108,14 @@ struct Checker {
                 // A second copy of one send (a retry a server without idempotency stored again)
                 // is shown once, under the first copy's id.
                 if contents.contains(Self.contentKey(owed.conversationID, owed.senderID, owed.payload)) { continue }
-                if !history {
-                    // Without history only the pending push brings messages, and the user's own
-                    // messages are never pending for them.
-                    if owed.senderID != Simulation.userID { losses += 1 }
-                } else {
+                if history {
                     violations.append("\(prefix): message \(owed.messageID) in \(owed.conversationID) was lost")
+                } else if isLostByServer(owed, slot) {
+                    losses += 1
+                } else if slot.server.isPending(owed.messageID, for: Simulation.userID) {
+                    violations.append("\(prefix): message \(owed.messageID) in \(owed.conversationID) is still pending: the client's own late close left it deaf")
+                } else {
+                    violations.append("\(prefix): message \(owed.messageID) in \(owed.conversationID) reached the client and was lost")
                 }
             }
             serverLosses += losses
@@ -155,7 +165,36 @@ struct Checker {
                 break
             }
         }
+        if let first = slot.observed.needlessSignIns.first {
+            violations.append("\(prefix): asked the user to sign in again at \(first.at) though the session was valid (\(first.reason))")
+        }
         return violations
+    }
+
+    /// Whether the protocol of a server without history lost `message` for this client (the
+    /// loss is the server's), rather than the client (a violation).
+    private func isLostByServer(_ message: SimulatedServer.StoredMessage, _ slot: Simulation.ServerSlot) -> Bool {
+        let me = Simulation.userID
+        // The user removed the server after it arrived: it went with the partition.
+        if slot.destroyedByRemoval.contains(message.messageID) { return true }
+        // The user's own messages are never pending for them: only a live copy brings them.
+        if message.senderID == me, slot.reached[message.messageID] == nil { return true }
+        // Dropped from a full send buffer.
+        if slot.server.droppedPushes.contains(where: { $0.userID == me && $0.messageID == message.messageID }) { return true }
+        // Still pending at the end: the next login brings it, unless upstream left the user's
+        // connection deaf (and not by a late close of the client's own).
+        if slot.server.isPending(message.messageID, for: me) { return slot.server.isDeaf(me) && !isDeafByOwnClose(slot) }
+        // Queued for a push that never reached a client process: lost in transit, or pushed to
+        // another of the user's devices.
+        guard let process = slot.reached[message.messageID] else { return true }
+        // Received by a process that was killed before it could commit it, or whose commit failed.
+        return process != simulation.incarnations || slot.failedCommits.contains(message.messageID)
+    }
+
+    /// Upstream: the running client's connection is deaf, silenced by its own late close.
+    private func isDeafByOwnClose(_ slot: Simulation.ServerSlot) -> Bool {
+        guard slot.server.isDeaf(Simulation.userID), let incarnation = simulation.client?.incarnation else { return false }
+        return slot.openLinks.contains { $0.value.process == incarnation && slot.deafenedByOwnClose.contains($0.key) }
     }
 
     private static func contentKey(_ conversationID: String, _ senderID: String, _ payload: [UInt8]) -> [UInt8] {

@@ -64,6 +64,15 @@ extension Simulation {
             }
         case .readdServer:
             for server in targets(fault) { readdServer(server) }
+        case .authGlitch:
+            for server in targets(fault) { slots[server].server.setAuthGlitch(until: now.adding(microseconds: duration)) }
+        case .largePosts:
+            for server in targets(fault) {
+                for _ in 0..<max(fault.amount ?? 3, 1) { postFromPeer(server, large: true) }
+            }
+        case .networkSwitch:
+            for server in targets(fault) { strandLinks(of: server) }
+            queue.schedule(.faultEnds(index), at: now.adding(microseconds: duration))
         case .corruptPartition:
             for server in targets(fault) where !slots[server].removalRequested {
                 guard let id = slots[server].serverID else { continue }
@@ -109,6 +118,7 @@ extension Simulation {
         case .blackhole, .partition, .outage, .discoveryFailure:
             for server in targets(fault) where slots[server].link != .up {
                 slots[server].link = .up
+                deliverLateCloses(of: server)
             }
         case .background:
             guard !isForeground else { return }
@@ -122,6 +132,8 @@ extension Simulation {
             for server in targets(fault) { slots[server].server.setRateLimit(perSecond: 30, burst: 10) }
         case .latency:
             for server in targets(fault) { slots[server].latency = Micros.milliseconds(scenario.network.latencyMilliseconds) }
+        case .networkSwitch:
+            for server in targets(fault) { restoreStrandedLinks(of: server) }
         default:
             break
         }
@@ -146,6 +158,9 @@ extension Simulation {
         trace.record(now, server: nil, "heal")
         for index in slots.indices {
             slots[index].link = .up
+            slots[index].server.setAuthGlitch(until: nil)
+            restoreStrandedLinks(of: index)
+            deliverLateCloses(of: index)
             slots[index].latency = Micros.milliseconds(scenario.network.latencyMilliseconds)
             slots[index].server.setRateLimit(perSecond: 30, burst: 10)
         }
@@ -174,7 +189,7 @@ enum SwarmFaults {
     static let kinds: [Scenario.FaultKind] = [
         .reset, .blackhole, .partition, .flap, .background, .unreachable, .kill, .killAtWrite, .serverRestart,
         .outage, .clockStep, .sessionExpiry, .rateLimit, .burst, .latency, .storageFailure, .poison, .redeliver,
-        .removeServer, .corruptPartition,
+        .removeServer, .corruptPartition, .authGlitch, .largePosts, .networkSwitch,
     ]
 
     static func draw(count servers: Int, duration: Int64, random: inout SplitMix64) -> [Scenario.Fault] {
@@ -202,6 +217,7 @@ enum SwarmFaults {
                 fault.error = ["disk_full", "busy", "io_error"][Int(random.next() % 3)]
             case .poison: fault.amount = Int64(random.next() % 3) + 1
             case .redeliver: fault.amount = Int64(random.next() % 5) + 1
+            case .largePosts: fault.amount = Int64(random.next() % 4) + 1
             default: break
             }
             faults.append(fault)

@@ -32,9 +32,12 @@ public final class Simulation {
         case clientTimer(server: Int, process: UInt64, timer: ServerTimer)
         case transportOpened(server: Int, link: UInt64)
         case deliverToServer(server: Int, link: UInt64, bytes: [UInt8])
-        case deliverToClient(server: Int, link: UInt64, bytes: [UInt8])
-        case closeToClient(server: Int, link: UInt64, code: UInt16)
-        case closeToServer(server: Int, link: UInt64)
+        case deliverToClient(server: Int, link: UInt64, bytes: [UInt8], messageIDs: [String])
+        case closeToClient(server: Int, link: UInt64, code: UInt16?)
+        /// A close the client's `process` sent (or its system sent for it) reaches the server.
+        case closeToServer(server: Int, link: UInt64, process: UInt64)
+        /// The server's answer to a close the client started: the handshake is over.
+        case closeConfirmed(server: Int, link: UInt64, process: UInt64, handle: ConnectionHandle)
         case serverAuthDeadline(server: Int, link: UInt64)
         case osKillsSockets(generation: UInt64)
         case fault(Int)
@@ -78,6 +81,7 @@ public final class Simulation {
             case .removeUnavailable: 21
             case .retryRemoval: 22
             case .retryAdding: 23
+            case .closeConfirmed: 24
             }
         }
     }
@@ -102,6 +106,9 @@ public final class Simulation {
         /// socket library completes it anyway): when it completes it is reported all the same,
         /// to whichever core has the server then, which must know it for a stale one.
         var abandoned = false
+        /// On a path the device left (`network_switch`): frames vanish both ways, and a close the
+        /// client sends waits for the old path to come back.
+        var isStranded = false
     }
 
     struct ServerSlot {
@@ -122,12 +129,32 @@ public final class Simulation {
         var serverID: ServerID?
         /// The user's other devices on this server (connections with no network behind them).
         var devices: [UInt64] = []
+        /// Closes the client sent into a black hole: they reach the server when it lifts.
+        var lateCloses: [(link: UInt64, process: UInt64)] = []
+        /// Closes the client sent on a path the device left: they reach the server when it is back.
+        var strandedCloses: [(link: UInt64, process: UInt64)] = []
+        /// The checker's accounting for servers without history: which client process each
+        /// message reached, and which ones reached it in an input whose commit failed.
+        var reached: [String: UInt64] = [:]
+        var failedCommits: Set<String> = []
+        /// Messages that had reached a partition the user then removed: gone with it, by choice.
+        var destroyedByRemoval: Set<String> = []
+        /// Upstream: the client's connections its own late close left deaf (see
+        /// ``Simulation/closeReachesServer(_:on:)``).
+        var deafenedByOwnClose: Set<UInt64> = []
         /// What the client did for this server since it was (last) added: the checker's notes.
         var observed = Observations()
         /// Every message the user queued on this server since it was (last) added.
         var queued: [(clientMessageID: String, payload: [UInt8])] = []
 
         var extensions: ServerCapabilities { server.configuration.extensions }
+
+        /// The partition is gone, and with it every message that had reached it.
+        mutating func markRemoved() {
+            removed = true
+            destroyedByRemoval.formUnion(reached.keys)
+            reached = [:]
+        }
     }
 
     /// What the simulated front end saw of one server, for the checker.
@@ -144,6 +171,9 @@ public final class Simulation {
         var connectedAt: Timestamp?
         /// Logins that ended within ``Checker/shortLogin`` of authenticating.
         var shortLogins: [Timestamp] = []
+        /// AuthFailed reported while the server still held a valid session for the user: the
+        /// user was asked to sign in again for nothing.
+        var needlessSignIns: [(at: Timestamp, reason: String)] = []
     }
 
     /// The client process: lost on a kill, rebuilt from disk on relaunch. A class, so that one
@@ -201,6 +231,10 @@ public final class Simulation {
         public var unavailableRemoved = 0
         /// Servers removed and added again.
         public var serversReadded = 0
+        /// Upstream: pushes over the protocol's 65,536-byte envelope limit the client was handed.
+        public var oversizedPushes = 0
+        /// Upstream: times a late close of the client's own left its newer connection deaf.
+        public var lateCloseDeafenings = 0
     }
 
     /// Virtual connection ids of the user's other devices start here, far from network links.
@@ -220,8 +254,7 @@ public final class Simulation {
         var setupRandom = root.derived("setup")
         let configuration = scenario.servers
         for index in 0..<configuration.count {
-            var serverConfiguration = SimulatedServer.Configuration(
-                extensions: Self.extensions(for: configuration, random: &setupRandom))
+            var serverConfiguration = Self.serverConfiguration(for: configuration, random: &setupRandom)
             if let skew = configuration.clockSkewSeconds, skew > 0 {
                 serverConfiguration.clockSkew = Int64(setupRandom.nextDouble(in: -Double(skew)...Double(skew)) * 1_000_000)
             }
@@ -248,14 +281,19 @@ public final class Simulation {
 
     static let userID = "me"
 
-    /// The extensions server number `index` offers, as the scenario's `servers` say.
-    private static func extensions(for servers: Scenario.Servers, random: inout SplitMix64) -> ServerCapabilities {
-        if let names = servers.extensions { return ServerCapabilities(advertised: names) }
+    /// How the next server behaves, as the scenario's `servers` say.
+    private static func serverConfiguration(for servers: Scenario.Servers, random: inout SplitMix64) -> SimulatedServer.Configuration {
+        if let names = servers.extensions { return .init(extensions: ServerCapabilities(advertised: names)) }
         switch servers.behaviour {
-        case "legacy": return []
-        case "extended": return .all
-        case "any": return ServerCapabilities(rawValue: Int(random.next() % 8))
-        default: return random.nextDouble(in: 0...1) < (servers.legacyFraction ?? 0.5) ? [] : .all
+        case "legacy": return .init(behaviour: .legacy)
+        case "extended": return .init(behaviour: .extended)
+        case "upstream": return .init(behaviour: .upstream)
+        case "any":
+            // Every subset of the extensions, or upstream.
+            let draw = Int(random.next() % 9)
+            return draw == 8 ? .init(behaviour: .upstream) : .init(extensions: ServerCapabilities(rawValue: draw))
+        default:
+            return .init(behaviour: random.nextDouble(in: 0...1) < (servers.legacyFraction ?? 0.5) ? .legacy : .extended)
         }
     }
 
@@ -301,7 +339,8 @@ public final class Simulation {
     private func serverIndex(of event: Event) -> Int {
         switch event {
         case .clientTimer(let server, _, _), .transportOpened(let server, _), .deliverToServer(let server, _, _),
-             .deliverToClient(let server, _, _), .closeToClient(let server, _, _), .closeToServer(let server, _),
+             .deliverToClient(let server, _, _, _), .closeToClient(let server, _, _), .closeToServer(let server, _, _),
+             .closeConfirmed(let server, _, _, _),
              .serverAuthDeadline(let server, _), .peerPost(let server), .renewToken(let server),
              .deviceOnline(let server, _), .devicePost(let server), .removeUnavailable(let server),
              .retryRemoval(let server), .retryAdding(let server):
@@ -326,25 +365,38 @@ public final class Simulation {
             } else if open.abandoned {
                 // Nobody owns it any more (the server was removed): the driver closes it.
                 slots[server].openLinks.removeValue(forKey: link)
-                queue.schedule(.closeToServer(server: server, link: link), at: now.adding(microseconds: latency(server)))
+                queue.schedule(.closeToServer(server: server, link: link, process: open.process), at: now.adding(microseconds: latency(server)))
             }
         case .deliverToServer(let server, let link, let bytes):
-            guard slots[server].openLinks[link] != nil, slots[server].link != .blackhole else { return }
+            guard let open = slots[server].openLinks[link], !open.isStranded, slots[server].link != .blackhole else { return }
             apply(slots[server].server.receive(bytes, on: link, now: now), server: server)
-        case .deliverToClient(let server, let link, let bytes):
+        case .deliverToClient(let server, let link, let bytes, let messageIDs):
             slots[server].server.frameDelivered(link)
-            guard let open = slots[server].openLinks[link], slots[server].link != .blackhole,
-                  open.process == client?.incarnation else { return }
-            deliver(.received(open.handle, bytes), to: server)
+            guard let open = slots[server].openLinks[link], !open.isStranded, slots[server].link != .blackhole,
+                  let process = client, open.process == process.incarnation, process.servers[server] != nil else { return }
+            // The checker's accounting: these messages reached this process.
+            for id in messageIDs { slots[server].reached[id] = process.incarnation }
+            if bytes.count > WireCodec.maxEnvelopeBytes { stats.oversizedPushes += 1 }
+            let outputs = process.servers[server]!.handle(.received(open.handle, bytes), now: now)
+            if outputs.contains(where: { if case .event(.storageFailed) = $0 { true } else { false } }) {
+                // It could not be committed: a server without history will not send it again.
+                slots[server].failedCommits.formUnion(messageIDs)
+            }
+            perform(outputs, server: server)
         case .closeToClient(let server, let link, let code):
-            guard let open = slots[server].openLinks.removeValue(forKey: link) else { return }
+            guard let open = slots[server].openLinks[link] else { return }
             slots[server].server.connectionClosed(link)
+            // Over a path the device left, the client never hears of it.
+            guard !open.isStranded else { return }
+            slots[server].openLinks.removeValue(forKey: link)
             if open.process == client?.incarnation {
                 deliver(.connectionClosed(open.handle, code: code), to: server)
             }
-        case .closeToServer(let server, let link):
+        case .closeToServer(let server, let link, let process):
             slots[server].openLinks.removeValue(forKey: link)
-            slots[server].server.connectionClosed(link)
+            closeReachesServer(link, from: process, on: server)
+        case .closeConfirmed(let server, _, let process, let handle):
+            if process == client?.incarnation { deliver(.connectionClosed(handle, code: 1000), to: server) }
         case .serverAuthDeadline(let server, let link):
             apply(slots[server].server.authDeadlinePassed(link), server: server)
         case .osKillsSockets(let generation):
@@ -401,9 +453,13 @@ public final class Simulation {
         launch()
     }
 
+    /// What the client keeps of server `index` after adding it: its discovery document, or for a
+    /// server without one (upstream) what the client makes of that.
     func serverConfig(_ index: Int) -> ServerConfig {
-        ServerConfig(name: slots[index].server.name, websocketURL: "wss://s\(index).sim.example/ws",
-                     capabilities: slots[index].server.capabilities)
+        let server = slots[index].server
+        return ServerConfig(name: server.publishesDiscovery ? server.name : slots[index].origin.host,
+                            websocketURL: "wss://s\(index).sim.example/ws", capabilities: server.capabilities,
+                            documentAbsent: server.publishesDiscovery ? nil : true)
     }
 
     /// Starts the client process from what is on disk.
@@ -433,7 +489,7 @@ public final class Simulation {
             guard let id = slots[index].serverID else { continue }
             if slots[index].removalRequested, !slots[index].removed, !listed.contains(id) {
                 // The store finished the removal when it opened.
-                slots[index].removed = true
+                slots[index].markRemoved()
                 trace.record(now, server: index, "removed", "at launch")
             }
             if core.unavailableServers.contains(where: { $0.id == id }) {
@@ -455,7 +511,13 @@ public final class Simulation {
         process.core.close()
         for index in slots.indices {
             for link in slots[index].openLinks.keys.sorted() where slots[index].openLinks[link]?.process == process.incarnation {
-                queue.schedule(.closeToServer(server: index, link: link), at: now.adding(microseconds: slots[index].latency))
+                // The system closes the dead process's sockets; on a path the device left, late.
+                if slots[index].openLinks[link]!.isStranded {
+                    slots[index].strandedCloses.append((link, process.incarnation))
+                } else {
+                    queue.schedule(.closeToServer(server: index, link: link, process: process.incarnation),
+                                   at: now.adding(microseconds: slots[index].latency))
+                }
             }
         }
         queue.schedule(.relaunch, at: now.adding(microseconds: Micros.seconds(5)))
@@ -495,11 +557,12 @@ public final class Simulation {
                     slots[index].openLinks[link]!.abandoned = true
                     continue
                 }
-                slots[index].openLinks.removeValue(forKey: link)
-                queue.schedule(.closeToServer(server: index, link: link), at: now.adding(microseconds: latency(index)))
+                let closed = slots[index].openLinks.removeValue(forKey: link)!
+                closeFromClient(link, handle: handle, on: index, process: process.incarnation, stranded: closed.isStranded)
             case .send(let handle, let bytes):
                 stats.framesSent += 1
-                guard let link = self.link(of: handle, on: index, process: process.incarnation), slots[index].link == .up else { continue }
+                guard let link = self.link(of: handle, on: index, process: process.incarnation), slots[index].link == .up,
+                      slots[index].openLinks[link]?.isStranded == false else { continue }
                 let at = max(now.adding(microseconds: latency(index)), slots[index].lastDeliveryToServer[link] ?? .zero)
                 slots[index].lastDeliveryToServer[link] = at
                 queue.schedule(.deliverToServer(server: index, link: link, bytes: bytes), at: at)
@@ -512,6 +575,69 @@ public final class Simulation {
             case .conversationsChanged:
                 break
             }
+        }
+    }
+
+    /// The client's close frame goes out. Over a working link the server closes its side and
+    /// answers; over a black hole, or a path the device left, the close arrives late, once the
+    /// path works again (the client hears nothing back); over a link that is down there is
+    /// nothing left to close.
+    private func closeFromClient(_ link: UInt64, handle: ConnectionHandle, on index: Int, process: UInt64, stranded: Bool) {
+        if stranded, slots[index].link != .down {
+            slots[index].strandedCloses.append((link, process))
+            return
+        }
+        switch slots[index].link {
+        case .up:
+            queue.schedule(.closeToServer(server: index, link: link, process: process), at: now.adding(microseconds: latency(index)))
+            queue.schedule(.closeConfirmed(server: index, link: link, process: process, handle: handle),
+                           at: now.adding(microseconds: 2 * latency(index)))
+        case .blackhole:
+            slots[index].lateCloses.append((link, process))
+        case .down:
+            slots[index].server.connectionClosed(link)
+        }
+    }
+
+    /// The server learns that `process` closed `link`. Upstream drops the user's push
+    /// registration whichever connection holds it: when that was a newer connection of the same
+    /// running process, the client's own close, arriving late, left it deaf. The checker holds
+    /// that against the client: waiting for closes before logging in, and logging in again
+    /// when a close could not be confirmed, is how the client prevents it. (A process that was
+    /// killed cannot wait for its sockets; its late closes count against the server.)
+    func closeReachesServer(_ link: UInt64, from process: UInt64, on index: Int) {
+        guard let silenced = slots[index].server.connectionClosed(link), process == client?.incarnation,
+              slots[index].openLinks[silenced]?.process == process else { return }
+        slots[index].deafenedByOwnClose.insert(silenced)
+        stats.lateCloseDeafenings += 1
+        trace.record(now, server: index, "deafenedByLateClose")
+    }
+
+    /// `network_switch`: the client's open sockets to server `index` are stranded on the old path.
+    func strandLinks(of index: Int) {
+        for link in slots[index].openLinks.keys.sorted() where slots[index].openLinks[link]!.process == client?.incarnation {
+            slots[index].openLinks[link]!.isStranded = true
+        }
+    }
+
+    /// The old path works again: stranded sockets carry frames again, and the closes held on
+    /// it reach the server, late.
+    func restoreStrandedLinks(of index: Int) {
+        for link in slots[index].openLinks.keys.sorted() { slots[index].openLinks[link]!.isStranded = false }
+        sendHeldCloses(slots[index].strandedCloses, of: index)
+        slots[index].strandedCloses.removeAll()
+    }
+
+    /// A black hole lifted: the closes caught in it reach the server now, late.
+    func deliverLateCloses(of index: Int) {
+        sendHeldCloses(slots[index].lateCloses, of: index)
+        slots[index].lateCloses.removeAll()
+    }
+
+    private func sendHeldCloses(_ closes: [(link: UInt64, process: UInt64)], of index: Int) {
+        for close in closes {
+            queue.schedule(.closeToServer(server: index, link: close.link, process: close.process),
+                           at: now.adding(microseconds: latency(index)))
         }
     }
 
@@ -536,6 +662,9 @@ public final class Simulation {
             }
         case .authFailed(let reason):
             trace.record(now, server: index, "authFailed", reason)
+            if slots[index].server.hasValidSession(for: Self.userID, now: now) {
+                slots[index].observed.needlessSignIns.append((now, reason))
+            }
             // The front end signs in again a little later (a new token from a passkey login).
             queue.schedule(.renewToken(server: index), at: now.adding(microseconds: Micros.seconds(60)))
         case .outboxItemSent(let clientMessageID, _):
@@ -578,7 +707,7 @@ public final class Simulation {
         guard client === process else { return }
         do {
             try process.core.removeServer(id)
-            slots[index].removed = true
+            slots[index].markRemoved()
             process.servers[index] = nil
             trace.record(now, server: index, "removed")
         } catch {
@@ -643,16 +772,16 @@ public final class Simulation {
     func apply(_ outputs: [SimulatedServer.Output], server index: Int) {
         for output in outputs {
             switch output {
-            case .send(let link, let bytes) where link >= Self.firstDevice:
+            case .send(let link, let bytes, _) where link >= Self.firstDevice:
                 deviceReceived(bytes, on: link, server: index)
             case .close(let link, _) where link >= Self.firstDevice:
                 // A naive client: back a second later.
                 if !healed { queue.schedule(.deviceOnline(server: index, device: link), at: now.adding(microseconds: Micros.seconds(1))) }
-            case .send(let link, let bytes):
-                guard slots[index].openLinks[link] != nil, slots[index].link == .up else { continue }
+            case .send(let link, let bytes, let messageIDs):
+                guard let open = slots[index].openLinks[link], !open.isStranded, slots[index].link == .up else { continue }
                 let at = max(now.adding(microseconds: latency(index)), slots[index].lastDeliveryToClient[link] ?? .zero)
                 slots[index].lastDeliveryToClient[link] = at
-                queue.schedule(.deliverToClient(server: index, link: link, bytes: bytes), at: at)
+                queue.schedule(.deliverToClient(server: index, link: link, bytes: bytes, messageIDs: messageIDs), at: at)
             case .close(let link, let code):
                 guard slots[index].openLinks[link] != nil else { continue }
                 let at = max(now.adding(microseconds: latency(index)), slots[index].lastDeliveryToClient[link] ?? .zero)
@@ -661,8 +790,12 @@ public final class Simulation {
         }
     }
 
-    /// Every connection of server `index` drops at once (both sides see it).
+    /// Every connection of server `index` drops at once (both sides see it), the ones whose
+    /// close is caught in a black hole too.
     func resetLinks(of index: Int, notifyClient: Bool) {
+        for close in slots[index].lateCloses + slots[index].strandedCloses { slots[index].server.connectionClosed(close.link) }
+        slots[index].lateCloses.removeAll()
+        slots[index].strandedCloses.removeAll()
         for link in slots[index].openLinks.keys.sorted() {
             let open = slots[index].openLinks.removeValue(forKey: link)!
             slots[index].server.connectionClosed(link)
@@ -741,14 +874,21 @@ public final class Simulation {
         queue.schedule(.peerPost(server: index), at: now.adding(microseconds: exponentialDelay(perHour: scenario.workload.peerMessagesPerHour)))
     }
 
-    func postFromPeer(_ index: Int, poison: Bool = false) {
+    /// A peer writes into one of the server's conversations. A `large` message is as large as
+    /// the server takes: the outbound limit of the protocol, or, on upstream, a send that fills
+    /// the envelope (its push is then a little over the limit).
+    func postFromPeer(_ index: Int, poison: Bool = false, large: Bool = false) {
         guard !slots[index].peers.isEmpty, !slots[index].conversations.isEmpty else { return }
         let conversation = slots[index].conversations[Int(workloadRandom.next() % UInt64(slots[index].conversations.count))]
         let members = slots[index].server.members(of: conversation).filter { $0 != Self.userID }
         guard !members.isEmpty else { return }
         let sender = members[Int(workloadRandom.next() % UInt64(members.count))]
         stats.peerMessages += 1
-        let payload = Array("peer:\(index):\(stats.peerMessages)".utf8)
+        var payload = Array("peer:\(index):\(stats.peerMessages)".utf8)
+        if large {
+            let size = slots[index].server.configuration.isUpstream ? WireCodec.maxEnvelopeBytes - 40 : WireCodec.maxOutboundPayloadBytes
+            payload += [UInt8](repeating: 0x5A, count: size - payload.count)
+        }
         apply(slots[index].server.peerPost(from: sender, conversationID: conversation, payload: payload, now: now, poison: poison),
               server: index)
         if scenario.workload.otherDeviceReads == true { slots[index].server.acknowledgeEverything(for: Self.userID) }

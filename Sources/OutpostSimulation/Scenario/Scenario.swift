@@ -23,9 +23,9 @@ public struct Scenario: Codable, Hashable, Sendable {
 
     public struct Servers: Codable, Hashable, Sendable {
         public var count: Int
-        /// `legacy`, `extended`, `mixed` (a `legacyFraction` of the servers are legacy, the
-        /// others extended) or `any` (each server offers a subset of the extensions drawn from
-        /// the seed: none, some or all).
+        /// `legacy`, `extended`, `upstream`, `mixed` (a `legacyFraction` of the servers are
+        /// legacy, the others extended) or `any` (each server offers a subset of the extensions
+        /// drawn from the seed, none, some or all, or behaves as upstream).
         public var behaviour: String
         public var legacyFraction: Double?
         /// When present, every server offers exactly these extensions (`idempotent-send`,
@@ -173,6 +173,14 @@ public struct Scenario: Codable, Hashable, Sendable {
         /// A server's partition is damaged on disk and the app relaunches: the server is
         /// unavailable, and the user removes it.
         case corruptPartition = "corrupt_partition"
+        /// Servers answer every login with `AUTH_ERROR 9001` (a fault of theirs) for a while.
+        case authGlitch = "auth_glitch"
+        /// Peers write `amount` messages as large as each server takes.
+        case largePosts = "large_posts"
+        /// The device moves to another network: the sockets it had open go silent (frames vanish
+        /// both ways; a close it sends is held), new connections work. After the duration the
+        /// old path answers again and the held closes reach the server, late.
+        case networkSwitch = "network_switch"
     }
 
     enum CodingKeys: String, CodingKey {

@@ -3,14 +3,24 @@ import OutpostStore
 import OutpostSync
 import OutpostWire
 
-/// How a simulated server behaves: the two presets. A server can also offer any other subset
-/// of the extensions (``SimulatedServer/Configuration/init(extensions:)``).
+/// How a simulated server behaves: the presets. A server can also offer any other subset of
+/// the extensions (``SimulatedServer/Configuration/init(extensions:)``).
 public enum ServerBehaviour: String, Hashable, Sendable, Codable, CaseIterable {
     /// The base protocol only: pending push on authentication, no deduplication, wall-clock
     /// timestamps, and the 256-slot send buffer that silently drops pushes (PROTOCOL.md §5).
     case legacy
     /// All three extensions: `idempotent-send`, `history`, `sequence`.
     case extended
+    /// The upstream Sovereign server as it was observed (PROTOCOL.md §10): no discovery
+    /// document, no extension, one push registration per user for the newest connection that
+    /// any closing connection of the user drops (a newer one goes deaf until it logs in again),
+    /// no copy to the sender's other devices, pending pushes ordered by timestamp only and
+    /// without `message_type`, counted delivered once queued (possibly before `AUTH_SUCCESS`),
+    /// `AUTH_ERROR 1001` for every credential problem and 9001 for its own faults without
+    /// closing, 1009 for a client envelope over 65,536 bytes while its own pushes may be about
+    /// 120 bytes over, error 3001 for what it cannot read or does not know, `MESSAGE_DELIVERED`
+    /// on every ACK, no rate limit, no connection limit, and no close frame when it stops.
+    case upstream
 }
 
 extension ServerCapabilities {
@@ -36,6 +46,8 @@ public final class SimulatedServer {
     public struct Configuration: Hashable, Sendable {
         /// The extensions the server offers; none is a legacy server.
         public var extensions: ServerCapabilities
+        /// Behaves as the upstream server was observed to (``ServerBehaviour/upstream``).
+        public var isUpstream = false
         /// Server wall clock minus simulated time, in µs.
         public var clockSkew: Int64 = 0
         /// Frames a connection can have queued before a push is dropped (legacy weakness).
@@ -49,20 +61,28 @@ public final class SimulatedServer {
 
         public init(behaviour: ServerBehaviour) {
             extensions = behaviour == .extended ? .all : []
+            if behaviour == .upstream {
+                isUpstream = true
+                // It takes a send up to the envelope limit (and pushes it on, a little over).
+                maxPayloadBytes = WireCodec.maxEnvelopeBytes
+            }
         }
 
         public init(extensions: ServerCapabilities) {
             self.extensions = extensions
         }
 
-        /// `legacy`, `extended`, or the extensions offered.
-        public var behaviourName: String { extensions.behaviourName }
+        /// `legacy`, `extended`, `upstream`, or the extensions offered.
+        public var behaviourName: String { isUpstream ? ServerBehaviour.upstream.rawValue : extensions.behaviourName }
     }
 
     /// What the server does to the network.
     public enum Output: Hashable, Sendable {
-        case send(connection: UInt64, bytes: [UInt8])
-        case close(connection: UInt64, code: UInt16)
+        /// A frame; `messageIDs` are the messages it carries (a push, an echo, a history page),
+        /// for the checker's accounting.
+        case send(connection: UInt64, bytes: [UInt8], messageIDs: [String] = [])
+        /// Closes the connection; `nil`: without a close frame (the process died).
+        case close(connection: UInt64, code: UInt16?)
     }
 
     /// A message as the server stored it.
@@ -95,6 +115,9 @@ public final class SimulatedServer {
     public let name: String
     public private(set) var configuration: Configuration
     public var capabilities: [String] { ["mls", "passkey"] + configuration.extensions.extensionNames }
+    /// Whether `/.well-known/sovereign.json` is served (the upstream server has none).
+    public var publishesDiscovery: Bool { !configuration.isUpstream }
+    private var isUpstream: Bool { configuration.isUpstream }
     private var offersIdempotency: Bool { configuration.extensions.contains(.idempotentSend) }
     /// With `history`: timestamps strictly increase, and pending ends on the recipient's ACK.
     private var offersHistory: Bool { configuration.extensions.contains(.history) }
@@ -119,6 +142,11 @@ public final class SimulatedServer {
 
     // Volatile state: lost on restart.
     private var connections: [UInt64: Connection] = [:]
+    /// Upstream: the one connection of each user that gets pushes (the newest to log in),
+    /// until any connection of the user closes.
+    private var registrations: [String: UInt64] = [:]
+    /// Until then every `AUTH_REQUEST` is answered with `AUTH_ERROR 9001` (a fault of the server).
+    private var authGlitchUntil: Timestamp?
 
     public init(name: String, configuration: Configuration) {
         self.name = name
@@ -141,13 +169,24 @@ public final class SimulatedServer {
         tokens[token] = (userID, now, false)
     }
 
-    /// Revokes every session of `userID` and closes its connections with 4004.
+    /// Revokes every session of `userID` and closes its connections with 4004 (upstream closes
+    /// nothing: the next login is refused with 1001).
     public func expireSessions(of userID: String) -> [Output] {
         for token in tokens.keys.sorted() where tokens[token]?.userID == userID { tokens[token]?.revoked = true }
+        guard !isUpstream else { return [] }
         return connectionIDs(of: userID).flatMap { id -> [Output] in
-            connections.removeValue(forKey: id)
+            connectionClosed(id)
             return [.close(connection: id, code: 4004)]
         }
+    }
+
+    /// Whether `userID` holds a session token the server would accept now.
+    public func hasValidSession(for userID: String, now: Timestamp) -> Bool {
+        tokens.values.contains { $0.userID == userID && isValid($0, now: now) }
+    }
+
+    private func isValid(_ session: (userID: String, issuedAt: Timestamp, revoked: Bool), now: Timestamp) -> Bool {
+        !session.revoked && now.microseconds < session.issuedAt.microseconds + configuration.sessionLifetime
     }
 
     /// Creates a conversation with its members (no frames: set-up before the client exists).
@@ -165,11 +204,18 @@ public final class SimulatedServer {
         configuration.clockSkew += delta
     }
 
-    /// A restart: every connection is closed (4006); stored data stays.
+    /// A restart: every connection is closed (4006; upstream sends no close frame: 1006);
+    /// stored data stays.
     public func restart() -> [Output] {
         let ids = connections.keys.sorted()
         connections.removeAll()
-        return ids.map { .close(connection: $0, code: 4006) }
+        registrations.removeAll()
+        return ids.map { .close(connection: $0, code: isUpstream ? nil : 4006) }
+    }
+
+    /// Until `until`, every login is answered with `AUTH_ERROR 9001`.
+    public func setAuthGlitch(until: Timestamp?) {
+        authGlitchUntil = until
     }
 
     public func setMaxPayloadBytes(_ limit: Int) {
@@ -193,9 +239,26 @@ public final class SimulatedServer {
         connections[id] = Connection(tokens: configuration.rateLimitBurst, lastRefill: now)
     }
 
-    /// The connection is gone (closed by the client, reset by the network).
-    public func connectionClosed(_ id: UInt64) {
-        connections.removeValue(forKey: id)
+    /// The connection is gone (closed by the client, reset by the network). Upstream drops the
+    /// user's push registration whichever of their connections it was; the result is the other
+    /// connection this left deaf, if any.
+    @discardableResult
+    public func connectionClosed(_ id: UInt64) -> UInt64? {
+        guard let connection = connections.removeValue(forKey: id) else { return nil }
+        guard isUpstream, let userID = connection.userID,
+              let registered = registrations.removeValue(forKey: userID), registered != id else { return nil }
+        return registered
+    }
+
+    /// Upstream: whether `userID` has connections but none of them gets pushes.
+    public func isDeaf(_ userID: String) -> Bool {
+        isUpstream && registrations[userID] == nil && !connectionIDs(of: userID).isEmpty
+    }
+
+    /// Whether `messageID` is still pending for `userID`.
+    public func isPending(_ messageID: String, for userID: String) -> Bool {
+        guard let index = messageIndexByID[messageID] else { return false }
+        return pending[userID]?.contains(index) ?? false
     }
 
     /// The network delivered one frame of `id`'s send buffer.
@@ -221,7 +284,11 @@ public final class SimulatedServer {
         do {
             envelope = try WireCodec.decodeClientEnvelope(bytes)
         } catch {
-            let code: Int32 = error.code == .unknownMessageType ? 3002 : 3005
+            if isUpstream, error.code == .envelopeTooLarge {
+                connectionClosed(id)
+                return [.close(connection: id, code: 1009)]
+            }
+            let code: Int32 = isUpstream ? 3001 : error.code == .unknownMessageType ? 3002 : 3005
             return reply(id, "", .error(ErrorPayload.with { $0.code = code; $0.message = error.description }))
         }
         let requestID = envelope.requestID
@@ -252,17 +319,25 @@ public final class SimulatedServer {
         case .authRequest:
             return []
         default:
-            return reply(id, requestID, .error(ErrorPayload.with { $0.code = 3002; $0.message = "not supported here" }))
+            return reply(id, requestID, .error(ErrorPayload.with { $0.code = isUpstream ? 3001 : 3002; $0.message = "not supported here" }))
         }
     }
 
     private func authenticate(_ id: UInt64, token: String, requestID: String, now: Timestamp) -> [Output] {
+        if let authGlitchUntil, now < authGlitchUntil {
+            // A fault of the server's own: the socket stays open, the client may try again.
+            return frame(id, requestID, .authError(AuthError.with { $0.errorCode = 9001; $0.message = "internal error" }))
+        }
         guard let session = tokens[token] else {
+            // Upstream answers every credential problem with 1001 and leaves the socket open
+            // until its 10-second deadline.
+            if isUpstream { return frame(id, requestID, .authError(AuthError.with { $0.errorCode = 1001; $0.message = "authentication failed" })) }
             connections.removeValue(forKey: id)
             return frame(id, requestID, .authError(AuthError.with { $0.errorCode = 1001; $0.message = "invalid credential" }))
                 + [.close(connection: id, code: 4002)]
         }
-        guard !session.revoked, now.microseconds < session.issuedAt.microseconds + configuration.sessionLifetime else {
+        guard isValid(session, now: now) else {
+            if isUpstream { return frame(id, requestID, .authError(AuthError.with { $0.errorCode = 1001; $0.message = "authentication failed" })) }
             connections.removeValue(forKey: id)
             return frame(id, requestID, .authError(AuthError.with { $0.errorCode = 1002; $0.message = "session expired" }))
                 + [.close(connection: id, code: 4004)]
@@ -271,7 +346,9 @@ public final class SimulatedServer {
             $0.userID = session.userID
             $0.username = session.userID
         }))
-        return success + established(id, userID: session.userID, now: now)
+        let established = established(id, userID: session.userID, now: now)
+        // Upstream may push what is pending before it says AUTH_SUCCESS.
+        return isUpstream ? established + success : success + established
     }
 
     /// `id` is authenticated as `userID`: the connection limit, then the pending push.
@@ -279,19 +356,26 @@ public final class SimulatedServer {
         connections[id]!.userID = userID
         connections[id]!.authenticatedAt = now
         var outputs: [Output] = []
-        // At most five authenticated connections per user: the oldest goes.
-        let mine = connectionIDs(of: userID)
-        if mine.count > configuration.maxConnectionsPerUser, let oldest = mine.first {
-            connections.removeValue(forKey: oldest)
-            outputs.append(.close(connection: oldest, code: 4003))
+        if isUpstream {
+            // No connection limit; the newest login gets the pushes.
+            registrations[userID] = id
+        } else {
+            // At most five authenticated connections per user: the oldest goes.
+            let mine = connectionIDs(of: userID)
+            if mine.count > configuration.maxConnectionsPerUser, let oldest = mine.first {
+                connectionClosed(oldest)
+                outputs.append(.close(connection: oldest, code: 4003))
+            }
         }
-        // The pending push, oldest (server_timestamp, message_id) first.
+        // The pending push: oldest (server_timestamp, message_id) first; upstream orders by
+        // timestamp only (ties in the order stored) and leaves `message_type` out.
         let due = (pending[userID] ?? []).sorted { lhs, rhs in
             let a = messages[lhs], b = messages[rhs]
-            return a.serverTimestamp != b.serverTimestamp ? a.serverTimestamp < b.serverTimestamp : a.messageID < b.messageID
+            if a.serverTimestamp != b.serverTimestamp { return a.serverTimestamp < b.serverTimestamp }
+            return isUpstream ? lhs < rhs : a.messageID < b.messageID
         }
         for index in due {
-            outputs += push(index, to: userID, on: id)
+            outputs += push(index, to: userID, on: id, bare: isUpstream)
         }
         return outputs
     }
@@ -340,8 +424,9 @@ public final class SimulatedServer {
     }
 
     private func messageSend(_ send: MessageSend, from userID: String, on id: UInt64, requestID: String, now: Timestamp) -> [Output] {
-        // Token bucket, MESSAGE_SEND frames only.
+        // Token bucket, MESSAGE_SEND frames only (upstream has none).
         var connection = connections[id]!
+        if isUpstream { connection.tokens = configuration.rateLimitBurst }
         let elapsed = Double(now.microseconds - connection.lastRefill.microseconds) / 1_000_000
         connection.tokens = min(configuration.rateLimitBurst, connection.tokens + elapsed * configuration.rateLimitPerSecond)
         connection.lastRefill = now
@@ -364,9 +449,9 @@ public final class SimulatedServer {
         }
         let index = store(send, from: userID, members: conversationMembers, now: now)
         var outputs = messageFrame(id, requestID, index, for: userID)
-        // Other online members, the sender's other connections included.
-        for member in conversationMembers {
-            for other in connectionIDs(of: member) where other != id {
+        // Other online members, the sender's other connections included (not upstream's).
+        for member in conversationMembers where !(isUpstream && member == userID) {
+            for other in pushTargets(of: member) where other != id {
                 outputs += push(index, to: member, on: other)
             }
         }
@@ -386,11 +471,18 @@ public final class SimulatedServer {
         let index = store(send, from: senderID, members: conversationMembers, now: now, poison: poison)
         var outputs: [Output] = []
         for member in conversationMembers where member != senderID {
-            for connection in connectionIDs(of: member) {
+            for connection in pushTargets(of: member) {
                 outputs += push(index, to: member, on: connection)
             }
         }
         return outputs
+    }
+
+    /// The connections a live push to `userID` goes to: all of theirs, or upstream's one
+    /// registration (none when it was dropped: the message stays pending).
+    private func pushTargets(of userID: String) -> [UInt64] {
+        guard isUpstream else { return connectionIDs(of: userID) }
+        return registrations[userID].map { [$0] } ?? []
     }
 
     private func store(_ send: MessageSend, from senderID: String, members conversationMembers: [String], now: Timestamp,
@@ -421,7 +513,7 @@ public final class SimulatedServer {
     /// Queues a push on a connection. A server without `history` ends "pending" when it
     /// queues the frame, and drops the frame when the send buffer is full: that message is lost
     /// for good.
-    private func push(_ index: Int, to userID: String, on connection: UInt64) -> [Output] {
+    private func push(_ index: Int, to userID: String, on connection: UInt64, bare: Bool = false) -> [Output] {
         guard connections[connection] != nil else { return [] }
         if !offersHistory {
             pending[userID]?.removeAll { $0 == index }
@@ -430,13 +522,14 @@ public final class SimulatedServer {
                 return []
             }
         }
-        return messageFrame(connection, "", index, for: userID)
+        return messageFrame(connection, "", index, for: userID, bare: bare)
     }
 
     private func acknowledge(_ messageID: String, by userID: String, now: Timestamp) -> [Output] {
         guard let index = messageIndexByID[messageID] else { return [] }  // unknown ids are ignored
         pending[userID]?.removeAll { $0 == index }
-        guard acknowledged[userID, default: []].insert(index).inserted else { return [] }
+        // Told once per recipient; upstream tells the sender on every ACK.
+        guard acknowledged[userID, default: []].insert(index).inserted || isUpstream else { return [] }
         let sender = messages[index].senderID
         guard sender != userID else { return [] }
         return connectionIDs(of: sender).flatMap { connection in
@@ -485,7 +578,8 @@ public final class SimulatedServer {
             payload += message
         }
         if candidates.count > page.count { payload += [0x10, 0x01] }  // field 2 (has_more) = true
-        return envelope(id, requestID, .historyResponse, payload)
+        return envelope(id, requestID, .historyResponse, payload,
+                        messageIDs: candidates.prefix(page.count).map { messages[$0.messageIndex].messageID })
     }
 
     // MARK: Helpers
@@ -505,26 +599,32 @@ public final class SimulatedServer {
     }
 
     /// The serialized `MessageReceive` of a message; a poison one ends with a `sender_id` that
-    /// is not UTF-8 (proto3 strings must be), which no decoder accepts.
-    private func receiveBytes(_ index: Int, for userID: String) -> [UInt8] {
-        var bytes = (try? receive(index, for: userID).serializedBytes() as [UInt8]) ?? []
+    /// is not UTF-8 (proto3 strings must be), which no decoder accepts. `bare`: without
+    /// `message_type` (upstream's pending push).
+    private func receiveBytes(_ index: Int, for userID: String, bare: Bool = false) -> [UInt8] {
+        var receive = receive(index, for: userID)
+        if bare { receive.messageType = "" }
+        var bytes = (try? receive.serializedBytes() as [UInt8]) ?? []
         if messages[index].isPoison { bytes += [0x1A, 0x02, 0xFF, 0xFE] }  // field 3, 2 bytes
         return bytes
     }
 
-    private func messageFrame(_ id: UInt64, _ requestID: String, _ index: Int, for userID: String) -> [Output] {
-        envelope(id, requestID, .messageReceive, receiveBytes(index, for: userID))
+    private func messageFrame(_ id: UInt64, _ requestID: String, _ index: Int, for userID: String, bare: Bool = false) -> [Output] {
+        envelope(id, requestID, .messageReceive, receiveBytes(index, for: userID, bare: bare), messageIDs: [messages[index].messageID])
     }
 
-    /// An envelope around a payload already serialized.
-    private func envelope(_ id: UInt64, _ requestID: String, _ type: MessageType, _ payload: [UInt8]) -> [Output] {
+    /// An envelope around a payload already serialized. Within the protocol's limit, except
+    /// upstream's: it pushes a maximal send with its own fields added, a little over.
+    private func envelope(_ id: UInt64, _ requestID: String, _ type: MessageType, _ payload: [UInt8],
+                          messageIDs: [String] = []) -> [Output] {
         var envelope = Envelope()
         envelope.type = type
         envelope.requestID = requestID
         envelope.payload = Data(payload)
-        guard let bytes = try? envelope.serializedBytes() as [UInt8], bytes.count <= WireCodec.maxEnvelopeBytes else { return [] }
+        guard let bytes = try? envelope.serializedBytes() as [UInt8],
+              isUpstream || bytes.count <= WireCodec.maxEnvelopeBytes else { return [] }
         if connections[id] != nil { connections[id]!.queuedFrames += 1 }
-        return [.send(connection: id, bytes: bytes)]
+        return [.send(connection: id, bytes: bytes, messageIDs: messageIDs)]
     }
 
     private static func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {

@@ -10,21 +10,26 @@ public struct ServerConfig: Codable, Hashable, Sendable {
     public var registration: String?
     public var capabilities: [String]
     public var version: String?
+    /// The server publishes no discovery document: this configuration is what PROTOCOL.md §7
+    /// makes of such a server (a legacy server with its WebSocket at `/ws`).
+    public var documentAbsent: Bool?
 
     public init(name: String, websocketURL: String, iconURL: String? = nil, registration: String? = nil,
-                capabilities: [String] = [], version: String? = nil) {
+                capabilities: [String] = [], version: String? = nil, documentAbsent: Bool? = nil) {
         self.name = name
         self.websocketURL = websocketURL
         self.iconURL = iconURL
         self.registration = registration
         self.capabilities = capabilities
         self.version = version
+        self.documentAbsent = documentAbsent
     }
 
     enum CodingKeys: String, CodingKey {
         case name, registration, capabilities, version
         case websocketURL = "websocket_url"
         case iconURL = "icon_url"
+        case documentAbsent = "document_absent"
     }
 }
 

@@ -154,6 +154,14 @@ struct ConnectionStateMachine {
         return [.cancelTimer(.authTimeout), .closeTransport(id, code: 1000)] + failAuthentication(reason)
     }
 
+    /// `AUTH_ERROR` for a fault of the server (9001–9003): the token may be fine. The client
+    /// closes the socket itself (upstream keeps it open until its 10-second deadline) and tries
+    /// again after the backoff.
+    mutating func authFailedTransiently(_ id: ConnectionID, now: Timestamp, random: inout SplitMix64) -> [Action] {
+        guard id == currentConnection, case .authenticating = state else { return [] }
+        return [.closeTransport(id, code: 1000)] + transportClosed(id, code: nil, now: now, random: &random)
+    }
+
     mutating func pongReceived(_ id: ConnectionID, now: Timestamp) -> [Action] {
         guard case .connected(let current, true) = state, current == id else { return [] }
         state = .connected(id, awaitingPong: false)
@@ -185,6 +193,14 @@ struct ConnectionStateMachine {
             // A timer that was cancelled after it had already been queued.
             return []
         }
+    }
+
+    /// Drop the authenticated connection and connect again at once.
+    mutating func reconnectRequested(now: Timestamp) -> [Action] {
+        guard case .connected(let id, _) = state, mayConnect else { return [] }
+        authenticatedAt = nil
+        return [.closeTransport(id, code: 1000), .cancelTimer(.heartbeat), .cancelTimer(.pongTimeout), .sessionLost,
+                .stateChanged(.disconnected)] + connect(now: now)
     }
 
     /// The app went to the background: timers stop (the OS may also kill the socket).

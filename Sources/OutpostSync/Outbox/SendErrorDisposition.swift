@@ -26,3 +26,25 @@ public enum SendErrorDisposition: Hashable, Sendable {
         }
     }
 }
+
+/// What the session does with an `AUTH_ERROR`, by code (PROTOCOL.md §6 and §10):
+///
+/// | code | meaning | disposition |
+/// | --- | --- | --- |
+/// | 9001, 9002, 9003 | Internal, Database, ServiceUnavailable | close, and try again after the backoff |
+/// | 1001, 1002, 1005, 2004, any other | bad, expired or revoked credential, disabled account | AuthFailed: wait for a new token |
+///
+/// The upstream server answers every credential problem with 1001 and its own faults with
+/// 9001: a server hiccup must not force the user to sign in again. Either way the client closes
+/// the socket itself rather than wait for the server's 10-second deadline.
+public enum AuthErrorDisposition: Hashable, Sendable {
+    case transient
+    case rejected
+
+    public static func classify(_ code: Int32) -> AuthErrorDisposition {
+        switch code {
+        case 9001, 9002, 9003: .transient
+        default: .rejected
+        }
+    }
+}

@@ -117,6 +117,8 @@ public struct ServerSession: Sendable {
             let effects = run(connection.removeRequested(now: now), now: now)
             isRemoved = true
             return effects
+        case .reconnectRequested:
+            return run(connection.reconnectRequested(now: now), now: now)
         case .fillGapsNow:
             guard connection.establishedConnection != nil else { return [] }
             return catchUpEffects(catchUp.fillNow(now: now), now: now)
@@ -176,7 +178,13 @@ public struct ServerSession: Sendable {
         case .authRegisterSuccess(let success):
             return authenticated(id, userID: success.userID, newToken: success.sessionToken, now: now)
         case .authError(let error):
-            return run(connection.authRejected(id, reason: "AUTH_ERROR \(error.errorCode): \(error.message)", now: now), now: now)
+            let reason = "AUTH_ERROR \(error.errorCode): \(error.message)"
+            switch AuthErrorDisposition.classify(error.errorCode) {
+            case .rejected:
+                return run(connection.authRejected(id, reason: reason, now: now), now: now)
+            case .transient:
+                return run(connection.authFailedTransiently(id, now: now, random: &random), now: now)
+            }
         case .authChallenge:
             guard connection.connectionState == .authenticating else { return forward(envelope) }
             // The server did not recognise the token and started a passkey login instead.

@@ -22,4 +22,7 @@ public enum SessionEvent: Hashable, Sendable {
     case removeRequested
     /// Fill open gaps now instead of in the background (a conversation is on screen).
     case fillGapsNow
+    /// Close the authenticated connection and connect again at once (the client core logs in
+    /// again when an old connection's late close may have deregistered this one).
+    case reconnectRequested
 }
