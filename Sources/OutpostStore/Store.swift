@@ -89,26 +89,71 @@ public final class Store: @unchecked Sendable {
     public static func open(
         at path: String, keyProvider: some KeyProvider, options: Options = Options()
     ) throws(StoreError) -> Store {
+        try open(at: path, keyProvider: keyProvider, options: options, setupFaults: nil)
+    }
+
+    /// ``open(at:keyProvider:options:)`` with `setupFaults` deciding each step of a first-run
+    /// setup, so that tests can kill the process between them.
+    static func open(
+        at path: String, keyProvider: some KeyProvider, options: Options, setupFaults: StorageFaultInjector?
+    ) throws(StoreError) -> Store {
         let layout = DirectoryLayout(root: path)
         let masterKey = try keyProvider.masterKey()
         let directoryKey: SecretBytes
         if FileSystem.fileExists(layout.header) {
             directoryKey = try DirectoryHeader.read(from: layout.header).openDirectoryKey(masterKey: masterKey)
-        } else {
-            // Never initialise over something that looks like an existing data directory.
-            if FileSystem.fileExists(layout.registry) || FileSystem.isDirectory(layout.servers) {
-                throw .corruptFile(layout.header, "the header is missing but the directory holds data")
+            if !FileSystem.fileExists(layout.registry) {
+                try finishSetUp(layout, directoryKey: directoryKey, faults: setupFaults)
             }
-            try FileSystem.createDirectory(layout.root)
-            try FileSystem.createDirectory(layout.servers)
-            directoryKey = .random(count: Sodium.keyBytes)
-            let registryKey = Sodium.deriveSubkey(.registrySealing, from: directoryKey)
-            try ServerRegistry().write(to: layout.registry, key: registryKey)
-            try DirectoryHeader.create(directoryKey: directoryKey, masterKey: masterKey).write(to: layout.header)
+        } else {
+            directoryKey = try setUp(layout, masterKey: masterKey, faults: setupFaults)
         }
         let store = try Store(layout: layout, directoryKey: directoryKey, options: options)
         try store.recoverInterruptedChanges()
         return store
+    }
+
+    /// First run: the header first (the file that makes a directory a data directory, and the
+    /// only one that holds the directory key), then ``finishSetUp(_:directoryKey:faults:)``.
+    /// A setup killed after any step opens: before the header it starts over, after it it is
+    /// finished.
+    private static func setUp(_ layout: DirectoryLayout, masterKey: SecretBytes,
+                              faults: StorageFaultInjector?) throws(StoreError) -> SecretBytes {
+        // Never initialise over an existing data directory. Without a header no server can
+        // have been added, so partitions mean the header was lost, not a setup interrupted.
+        if !FileSystem.contents(of: layout.servers).isEmpty {
+            throw .corruptFile(layout.header, "the header is missing but the directory holds partitions")
+        }
+        try setUpStep(.setup(.createDirectory), faults)
+        try FileSystem.createDirectory(layout.root)
+        let directoryKey = SecretBytes.random(count: Sodium.keyBytes)
+        try setUpStep(.header, faults)
+        try DirectoryHeader.create(directoryKey: directoryKey, masterKey: masterKey).write(to: layout.header)
+        // A server list left by a setup interrupted before its header (as written before the
+        // header came first) is sealed under a key nobody has, and lists nothing: replace it.
+        try finishSetUp(layout, directoryKey: directoryKey, faults: faults)
+        return directoryKey
+    }
+
+    /// The rest of a setup once the header is written: the partition directory and an empty
+    /// server list.
+    private static func finishSetUp(_ layout: DirectoryLayout, directoryKey: SecretBytes,
+                                    faults: StorageFaultInjector?) throws(StoreError) {
+        if !FileSystem.contents(of: layout.servers).isEmpty {
+            throw .corruptFile(layout.registry, "the server list is missing but the directory holds partitions")
+        }
+        try setUpStep(.setup(.createServersDirectory), faults)
+        try FileSystem.createDirectory(layout.servers)
+        try setUpStep(.registry, faults)
+        try ServerRegistry().write(to: layout.registry, key: Sodium.deriveSubkey(.registrySealing, from: directoryKey))
+    }
+
+    private static func setUpStep(_ write: StorageWrite, _ faults: StorageFaultInjector?) throws(StoreError) {
+        switch faults?.decide(write) {
+        case .crash: throw .simulatedCrash(write)
+        case .fail(let error): throw error
+        case nil: return
+        }
     }
 
     private init(layout: DirectoryLayout, directoryKey: SecretBytes, options: Options) throws(StoreError) {
@@ -248,13 +293,36 @@ public final class Store: @unchecked Sendable {
         try finishRemoval(id)
     }
 
-    /// Rewraps the directory key under the master key of `newKeyProvider`. One small file is
+    /// Starts a master-key rotation: the directory key is also sealed under the master key of
+    /// `newKeyProvider`, and from now on either key opens the directory. One small file is
     /// rewritten atomically; no database is re-encrypted.
+    ///
+    /// The old key keeps working until ``confirmMasterKeyRotation()``: save the new key where
+    /// the app keeps it (the Keychain, a key file), then confirm. An app killed in between
+    /// still opens with the old key, and can rotate again. Rotating again before confirming
+    /// replaces the new key; the confirmed one stays.
     public func rotateMasterKey(to newKeyProvider: some KeyProvider) throws(StoreError) {
         try checkAlive()
         let newMasterKey = try newKeyProvider.masterKey()
+        var header = try DirectoryHeader.read(from: layout.header)
+        header.pendingDirectoryKey = DirectoryHeader.seal(directoryKey, under: newMasterKey)
         try willWrite(.header)
-        try DirectoryHeader.create(directoryKey: directoryKey, masterKey: newMasterKey).write(to: layout.header)
+        try header.write(to: layout.header)
+    }
+
+    /// Finishes a master-key rotation: only the new key opens the directory from now on. Call
+    /// it once the new key is saved. Does nothing when no rotation is waiting.
+    public func confirmMasterKeyRotation() throws(StoreError) {
+        try checkAlive()
+        let header = try DirectoryHeader.read(from: layout.header)
+        guard let pending = header.pendingDirectoryKey else { return }
+        try willWrite(.header)
+        try DirectoryHeader(format: DirectoryHeader.currentFormat, directoryKey: pending).write(to: layout.header)
+    }
+
+    /// Whether a master-key rotation waits for ``confirmMasterKeyRotation()``.
+    public var isMasterKeyRotationPending: Bool {
+        get throws(StoreError) { try DirectoryHeader.read(from: layout.header).pendingDirectoryKey != nil }
     }
 
     /// How many partitions are open now.

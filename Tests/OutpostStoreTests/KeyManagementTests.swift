@@ -15,6 +15,7 @@ struct KeyManagementTests {
         let databasesBefore = snapshotFiles(scratch.dataDirectory).filter { $0.key.hasPrefix("servers/") }
 
         try store.rotateMasterKey(to: newKey)
+        try store.confirmMasterKeyRotation()
         store.close()
 
         #expect(snapshotFiles(scratch.dataDirectory).filter { $0.key.hasPrefix("servers/") } == databasesBefore)

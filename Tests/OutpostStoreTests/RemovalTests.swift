@@ -108,7 +108,8 @@ struct RemovalTests {
     }
 
     @Test func anAdditionKilledHalfWayIsRolledBackOnReopen() throws {
-        for crashIndex in 1...3 {
+        // The intent in the server list, the partition's keys, its databases, the list again.
+        for crashIndex in 1...4 {
             let scratch = ScratchDirectory()
             let key = InMemoryKeyProvider()
             let store = try Store.open(at: scratch.dataDirectory, keyProvider: key)

@@ -95,4 +95,33 @@ struct ClientAPITests {
         await client.close()
         await home.stop()
     }
+
+    @Test func aMasterKeyRotationOpensWithEitherKeyUntilConfirmed() async throws {
+        let directory = ScratchDirectory()
+        let newKey = try RawKeyProvider(rawKey: (0..<32).map { UInt8(255 - $0) })
+        var client = try makeClient(directory.path)
+        let home = try await TestServer.start("Home")
+        let id = try await client.addServer(home.address, signIn: await home.signIn())
+        try await client.rotateMasterKey(to: newKey)
+        #expect(try await client.isMasterKeyRotationPending)
+        await client.close()
+
+        // Killed before the app saved the new key: the old one still opens, and so does the new.
+        client = try makeClient(directory.path)
+        #expect(await client.servers().map(\.id) == [id])
+        #expect(try await client.isMasterKeyRotationPending)
+        await client.close()
+        client = try OutpostClient(directory: directory.path, keyProvider: newKey)
+        try await client.confirmMasterKeyRotation()
+        #expect(try await !client.isMasterKeyRotationPending)
+        await client.close()
+
+        let old = #expect(throws: OutpostError.self) { try makeClient(directory.path) }
+        #expect(old?.storeError?.code == .wrongMasterKey)
+        client = try OutpostClient(directory: directory.path, keyProvider: newKey)
+        #expect(await client.servers().map(\.id) == [id])
+        await client.close()
+        await home.stop()
+    }
 }
+

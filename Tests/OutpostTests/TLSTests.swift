@@ -12,11 +12,15 @@ import Testing
 struct TLSTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 
-    static func startTLSServer() async throws -> (ServerHost, WebSocketServer) {
+    /// A server speaking at most `maximumVersion` (the library's newest by default).
+    static func startTLSServer(maximumVersion: TLSVersion? = nil) async throws -> (ServerHost, WebSocketServer) {
         let certificate = try NIOSSLCertificate.fromPEMFile(fixtures.appendingPathComponent("localhost.pem").path)
         let key = try NIOSSLPrivateKey(file: fixtures.appendingPathComponent("localhost.key.pem").path, format: .pem)
-        let context = try NIOSSLContext(configuration: .makeServerConfiguration(
-            certificateChain: certificate.map { .certificate($0) }, privateKey: .privateKey(key)))
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: certificate.map { .certificate($0) }, privateKey: .privateKey(key))
+        configuration.minimumTLSVersion = .tlsv1
+        configuration.maximumTLSVersion = maximumVersion
+        let context = try NIOSSLContext(configuration: configuration)
         let host = ServerHost(name: "Secure", behaviour: .extended, users: ["me", "alice"], conversations: ["family"], seed: 3)
         return (host, try await WebSocketServer.start(port: 0, serverHost: host, tls: context))
     }
@@ -64,5 +68,36 @@ struct TLSTests {
         }
         #expect(discovery?.code == .connectionFailed)
         await server.stop()
+    }
+
+    /// TLS 1.0 and 1.1 are refused even when the app's configuration asks for them; the same
+    /// server offering 1.2 is accepted, so the version is what fails.
+    @Test(arguments: [TLSVersion.tlsv1, .tlsv11])
+    func aServerOfferingOnlyAnOldTLSVersionIsRefused(_ version: TLSVersion) async throws {
+        var tls = try Self.trustingTheTestCA()
+        tls.minimumTLSVersion = .tlsv1
+        var transportConfiguration = NIOWebSocketTransport.Configuration()
+        transportConfiguration.tls = tls
+        let transport = NIOWebSocketTransport(configuration: transportConfiguration)
+        var discoveryConfiguration = HTTPDiscoveryClient.Configuration()
+        discoveryConfiguration.tls = tls
+        let discovery = HTTPDiscoveryClient(configuration: discoveryConfiguration)
+
+        let (_, old) = try await Self.startTLSServer(maximumVersion: version)
+        let refused = await #expect(throws: OutpostError.self) {
+            _ = try await transport.connect(to: "wss://localhost:\(old.port)/ws")
+        }
+        #expect(refused?.code == .connectionFailed)
+        let refusedDiscovery = await #expect(throws: OutpostError.self) {
+            _ = try await discovery.discover(try ServerOrigin(parsing: "https://localhost:\(old.port)"))
+        }
+        #expect(refusedDiscovery?.code == .connectionFailed)
+        await old.stop()
+
+        let (_, current) = try await Self.startTLSServer(maximumVersion: .tlsv12)
+        let connection = try await transport.connect(to: "wss://localhost:\(current.port)/ws")
+        connection.close(code: 1000)
+        _ = try await discovery.discover(try ServerOrigin(parsing: "https://localhost:\(current.port)"))
+        await current.stop()
     }
 }

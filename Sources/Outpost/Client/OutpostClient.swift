@@ -295,6 +295,33 @@ public actor OutpostClient {
         try await runner(id).handle(.reconnect)
     }
 
+    // MARK: Keys
+
+    /// Starts a master-key rotation: from now on the data directory opens with the key of
+    /// `newKeyProvider` as well as the current one. Save the new key where the app keeps it,
+    /// then call ``confirmMasterKeyRotation()``; an app killed in between opens with either.
+    /// Nothing is re-encrypted.
+    public func rotateMasterKey(to newKeyProvider: some KeyProvider) throws(OutpostError) {
+        try ensureOpen()
+        do { try core.store.rotateMasterKey(to: newKeyProvider) } catch { throw .storage(error) }
+    }
+
+    /// Finishes a master-key rotation: only the new key opens the directory from now on.
+    /// Does nothing when no rotation is waiting.
+    public func confirmMasterKeyRotation() throws(OutpostError) {
+        try ensureOpen()
+        do { try core.store.confirmMasterKeyRotation() } catch { throw .storage(error) }
+    }
+
+    /// Whether a master-key rotation waits for ``confirmMasterKeyRotation()`` (after a
+    /// relaunch: the app may not have saved the new key).
+    public var isMasterKeyRotationPending: Bool {
+        get throws(OutpostError) {
+            try ensureOpen()
+            do { return try core.store.isMasterKeyRotationPending } catch { throw .storage(error) }
+        }
+    }
+
     // MARK: App lifecycle and reachability
 
     /// The app went to the background: the OS may kill sockets and timers stop.

@@ -21,7 +21,9 @@ public struct HTTPDiscoveryClient: DiscoveryClient {
         public var timeout: Duration = .seconds(10)
         /// The largest document accepted.
         public var maxDocumentBytes = 64 * 1024
-        public var tls: TLSConfiguration = .makeClientConfiguration()
+        /// The TLS settings for `https`: system trust roots, TLS 1.2 at least (a lower minimum
+        /// set here is raised to 1.2).
+        public var tls: TLSConfiguration = .makeOutpostClientConfiguration()
 
         public init() {}
     }
@@ -66,7 +68,7 @@ public struct HTTPDiscoveryClient: DiscoveryClient {
     }
 
     private func get(_ endpoint: Endpoint, url: String) async throws -> (status: HTTPResponseStatus, body: [UInt8]) {
-        let sslContext = try endpoint.usesTLS ? NIOSSLContext(configuration: configuration.tls) : nil
+        let sslContext = try endpoint.usesTLS ? NIOSSLContext(configuration: configuration.tls.withModernMinimum) : nil
         let deadline = ChannelDeadline(configuration.timeout)
         let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
         do {

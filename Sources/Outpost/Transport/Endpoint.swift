@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 
 /// Where a connection goes: host, port, TLS or not, and the request path. Parsing enforces the
 /// one rule about plaintext: `ws` and `http` are allowed to loopback hosts only.
@@ -49,7 +50,46 @@ struct Endpoint: Hashable, Sendable {
         host.allSatisfy({ $0.isNumber || $0 == "." }) || host.contains(":") ? nil : host
     }
 
+    /// Whether `host` names this machine beyond doubt: an IPv4 literal in `127.0.0.0/8`, the
+    /// IPv6 literal `::1` (in any spelling `inet_pton` reads), or the name `localhost`.
+    ///
+    /// A name is not resolved: `127.attacker.example` or `127.0.0.1.nip.io` are ordinary DNS
+    /// names that may point anywhere. IPv4 literals are read by `inet_pton`, which takes four
+    /// decimal parts only, so `0x7f.1`, `0177.0.0.1` or `127.1` (which `inet_aton` would read
+    /// as loopback, or not) are refused rather than guessed at. IPv4-mapped IPv6 addresses
+    /// (`::ffff:127.0.0.1`) are refused too: write `127.0.0.1`.
     static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        if host.lowercased() == "localhost" { return true }
+        var ipv4 = in_addr()
+        if inet_pton(AF_INET, host, &ipv4) == 1 {
+            return withUnsafeBytes(of: &ipv4) { $0.first } == 127
+        }
+        var ipv6 = in6_addr()
+        if inet_pton(AF_INET6, host, &ipv6) == 1 {
+            return withUnsafeBytes(of: &ipv6) { Array($0) } == Array(repeating: 0, count: 15) + [1]
+        }
+        return false
+    }
+}
+
+extension TLSConfiguration {
+    /// The oldest TLS version any client connection accepts: 1.0 and 1.1 are deprecated (RFC
+    /// 8996).
+    static let minimumClientVersion = TLSVersion.tlsv12
+
+    /// A client configuration with a minimum of TLS 1.2 (the library's own default is 1.0).
+    public static func makeOutpostClientConfiguration() -> TLSConfiguration {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = minimumClientVersion
+        return configuration
+    }
+
+    /// This configuration with TLS 1.0 and 1.1 refused, whatever a caller set.
+    var withModernMinimum: TLSConfiguration {
+        var configuration = self
+        if configuration.minimumTLSVersion == .tlsv1 || configuration.minimumTLSVersion == .tlsv11 {
+            configuration.minimumTLSVersion = Self.minimumClientVersion
+        }
+        return configuration
     }
 }

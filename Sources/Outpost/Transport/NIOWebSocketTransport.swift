@@ -12,14 +12,16 @@ import OutpostWire
 /// (``WireCodec/maxInboundEnvelopeBytes``) and a deadline on the whole connect (TCP, TLS and
 /// the HTTP upgrade).
 ///
-/// Plain `ws` is accepted for loopback hosts only (`127.0.0.1`, `::1`, `localhost`): the
+/// Plain `ws` is accepted for loopback hosts only (IP literals in `127.0.0.0/8`, `::1`,
+/// `localhost`; see `Endpoint.isLoopback`): the
 /// protocol allows it for local tests, never across a network.
 public struct NIOWebSocketTransport: WebSocketTransport {
     public struct Configuration: Sendable {
         /// The deadline of a connection attempt, handshakes included.
         public var connectTimeout: Duration = .seconds(10)
-        /// The TLS settings for `wss` (system trust roots by default).
-        public var tls: TLSConfiguration = .makeClientConfiguration()
+        /// The TLS settings for `wss`: system trust roots, TLS 1.2 at least (a lower minimum set
+        /// here is raised to 1.2).
+        public var tls: TLSConfiguration = .makeOutpostClientConfiguration()
         /// The largest inbound message; a larger one closes the connection (1009). The
         /// protocol's limit and 1 KiB of headroom (``WireCodec/maxInboundEnvelopeBytes``).
         public var maxMessageBytes = WireCodec.maxInboundEnvelopeBytes
@@ -38,7 +40,7 @@ public struct NIOWebSocketTransport: WebSocketTransport {
 
     public func connect(to url: String) async throws -> any WebSocketConnection {
         let endpoint = try Endpoint(websocketURL: url)
-        let sslContext = try endpoint.usesTLS ? NIOSSLContext(configuration: configuration.tls) : nil
+        let sslContext = try endpoint.usesTLS ? NIOSSLContext(configuration: configuration.tls.withModernMinimum) : nil
         let maxMessageBytes = configuration.maxMessageBytes
         let deadline = ChannelDeadline(configuration.connectTimeout)
         let upgrade: EventLoopFuture<UpgradeResult>
@@ -113,8 +115,11 @@ public struct NIOWebSocketTransport: WebSocketTransport {
             notUpgradingCompletionHandler: { channel in
                 channel.eventLoop.makeCompletedFuture { UpgradeResult.refused }
             })
-        return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
-            configuration: .init(upgradeConfiguration: configuration))
+        var pipeline = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: configuration)
+        // Frames the server sends in the same read as its 101 answer (a close at once, a push)
+        // belong to the WebSocket: hand them on instead of dropping them with the HTTP decoder.
+        pipeline.leftOverBytesStrategy = .forwardBytes
+        return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(configuration: pipeline)
     }
 }
 

@@ -196,7 +196,46 @@ public struct Scenario: Codable, Hashable, Sendable {
         let schema = try JSONSchema(data: SchemaCatalog.jsonSchema(named: "scenario"))
         let violations = schema.validate(data)
         guard violations.isEmpty else { throw ScenarioError(violations: violations.map(\.description)) }
-        return try JSONDecoder().decode(Scenario.self, from: data)
+        let scenario = try JSONDecoder().decode(Scenario.self, from: data)
+        let problems = scenario.semanticViolations()
+        guard problems.isEmpty else { throw ScenarioError(violations: problems) }
+        return scenario
+    }
+
+    /// The longest time a scenario may name, in seconds: the schema's maximum `duration_seconds`.
+    static let longestSeconds = 2_592_000
+
+    /// What the schema cannot say: faults within the scenario and its servers, and amounts the
+    /// engine can turn into microseconds. Without these checks a fault at `1e13` seconds or a
+    /// clock step of `1e13` seconds overflows `Int64` microseconds and traps the simulator.
+    func semanticViolations() -> [String] {
+        var problems: [String] = []
+        for (index, fault) in faults.enumerated() {
+            let path = "$.faults[\(index)]"
+            // Not `duration_seconds`: a fault drawn for a swarm may follow another by a few
+            // seconds past it, and such a scenario, once written out, must load again.
+            let end = durationSeconds + livenessSeconds
+            if fault.atSeconds > Double(end) {
+                problems.append("\(path).at_seconds: \(fault.atSeconds) is after the end of the simulation (duration_seconds + liveness_seconds = \(end))")
+            }
+            if let duration = fault.durationSeconds, duration > Double(Self.longestSeconds) {
+                problems.append("\(path).duration_seconds: \(duration) is longer than the longest scenario (\(Self.longestSeconds))")
+            }
+            for server in fault.servers ?? [] where server >= servers.count {
+                problems.append("\(path).servers: server \(server) does not exist (servers.count is \(servers.count))")
+            }
+            if let amount = fault.amount {
+                switch fault.kind {
+                case .clockStep where amount.magnitude > UInt64(Self.longestSeconds):
+                    problems.append("\(path).amount: a clock step of \(amount) s is larger than \(Self.longestSeconds) s")
+                case .latency where !(0...60_000).contains(amount):
+                    problems.append("\(path).amount: a latency of \(amount) ms is outside 0...60000 (as network.latency_ms)")
+                default:
+                    break
+                }
+            }
+        }
+        return problems
     }
 
     public static func load(path: String) throws -> Scenario {

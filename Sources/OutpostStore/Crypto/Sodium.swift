@@ -104,15 +104,17 @@ enum Sodium {
     // MARK: Passwords
 
     /// Argon2id (`crypto_pwhash`) of `passphrase` into a 256-bit key.
+    /// `nil` when libsodium refuses (not enough memory) or the limits do not fit its types.
     static func argon2id(passphrase: SecretBytes, salt: [UInt8], parameters: Argon2Parameters) -> SecretBytes? {
         ensureInitialised()
+        guard let memLimit = Int(exactly: parameters.memLimit) else { return nil }
         var failed = false
         let key = SecretBytes(count: keyBytes) { out in
             let result = passphrase.withUnsafeBytes { password in
                 crypto_pwhash(
                     out.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(out.count),
                     password.baseAddress!.assumingMemoryBound(to: CChar.self), UInt64(password.count),
-                    salt, parameters.opsLimit, Int(parameters.memLimit),
+                    salt, parameters.opsLimit, memLimit,
                     crypto_pwhash_alg_argon2id13())
             }
             failed = result != 0

@@ -3,6 +3,11 @@ import Foundation
 /// `outpost.json`: the one plaintext file of a data directory. It holds the format version and
 /// the directory key sealed under the master key, nothing about any server or message.
 /// Its JSON Schema is `Schemas/json/directory-header.schema.json`.
+///
+/// During a master-key rotation it holds two sealed copies of the same directory key: one
+/// under the confirmed master key, one under the new key (``pendingDirectoryKey``), until the
+/// app confirms that it saved the new key. Either key opens the directory in between, so an
+/// app killed after rotating and before saving the new key is not locked out.
 struct DirectoryHeader: Codable, Equatable {
     static let currentFormat = 1
     /// Binds the sealed directory key to its purpose.
@@ -10,17 +15,21 @@ struct DirectoryHeader: Codable, Equatable {
 
     var format: Int
     var directoryKey: SealedBox
+    /// The directory key sealed under a new master key not confirmed yet.
+    var pendingDirectoryKey: SealedBox?
 
     enum CodingKeys: String, CodingKey {
         case format
         case directoryKey = "directory_key"
+        case pendingDirectoryKey = "pending_directory_key"
     }
 
     static func create(directoryKey: SecretBytes, masterKey: SecretBytes) -> DirectoryHeader {
-        let sealed = directoryKey.withUnsafeBytes {
-            Sodium.seal($0, key: masterKey, associatedData: associatedData)
-        }
-        return DirectoryHeader(format: currentFormat, directoryKey: sealed)
+        DirectoryHeader(format: currentFormat, directoryKey: seal(directoryKey, under: masterKey))
+    }
+
+    static func seal(_ directoryKey: SecretBytes, under masterKey: SecretBytes) -> SealedBox {
+        directoryKey.withUnsafeBytes { Sodium.seal($0, key: masterKey, associatedData: associatedData) }
     }
 
     static func read(from path: String) throws(StoreError) -> DirectoryHeader {
@@ -41,13 +50,16 @@ struct DirectoryHeader: Codable, Equatable {
         try FileSystem.writeAtomically(JSONFiles.encode(self), to: path)
     }
 
-    /// Unwraps the directory key; a failure can only mean the master key is wrong (or the
-    /// header was tampered with, which is indistinguishable and equally fatal).
+    /// Unwraps the directory key with the confirmed master key or, during a rotation, the new
+    /// one; a failure can only mean the master key is wrong (or the header was tampered with,
+    /// which is indistinguishable and equally fatal).
     func openDirectoryKey(masterKey: SecretBytes) throws(StoreError) -> SecretBytes {
-        guard let key = Sodium.open(directoryKey, key: masterKey, associatedData: Self.associatedData),
-              key.count == Sodium.keyBytes
-        else { throw .wrongMasterKey }
-        return key
+        for sealed in [directoryKey] + (pendingDirectoryKey.map { [$0] } ?? []) {
+            if let key = Sodium.open(sealed, key: masterKey, associatedData: Self.associatedData), key.count == Sodium.keyBytes {
+                return key
+            }
+        }
+        throw .wrongMasterKey
     }
 }
 

@@ -25,6 +25,26 @@ public struct Argon2Parameters: Hashable, Sendable, Codable {
         case opsLimit = "ops_limit"
         case memLimit = "mem_limit"
     }
+
+    /// The most passes accepted: 8× libsodium's "sensitive" limit.
+    public static let maximumOpsLimit: UInt64 = 32
+    /// The most memory accepted: 4 GiB, 4× libsodium's "sensitive" limit.
+    public static let maximumMemLimit: UInt64 = 4 << 30
+
+    /// Why these limits cannot be used, or `nil` when they can: within libsodium's bounds, and
+    /// no more than ``maximumOpsLimit`` and ``maximumMemLimit``, so that a damaged or hostile
+    /// key file cannot make opening the store take hours or all the memory there is.
+    public var problem: String? {
+        let opsRange = UInt64(crypto_pwhash_opslimit_min())...min(UInt64(crypto_pwhash_opslimit_max()), Self.maximumOpsLimit)
+        let memRange = UInt64(crypto_pwhash_memlimit_min())...min(UInt64(crypto_pwhash_memlimit_max()), Self.maximumMemLimit)
+        if !opsRange.contains(opsLimit) {
+            return "ops_limit \(opsLimit) is outside \(opsRange.lowerBound)…\(opsRange.upperBound)"
+        }
+        if !memRange.contains(memLimit) {
+            return "mem_limit \(memLimit) is outside \(memRange.lowerBound)…\(memRange.upperBound) bytes"
+        }
+        return nil
+    }
 }
 
 /// A master key kept in a file, sealed under a key derived from a passphrase with Argon2id:
@@ -86,6 +106,7 @@ public struct PassphraseKeyFile: KeyProvider {
         guard contents.kdf == "argon2id13", let salt = Data(base64Encoded: contents.salt), salt.count == Sodium.saltBytes else {
             throw .corruptFile(path, "unknown key derivation")
         }
+        if let problem = contents.parameters.problem { throw .corruptFile(path, problem) }
         guard let wrappingKey = Sodium.argon2id(passphrase: passphrase, salt: [UInt8](salt), parameters: contents.parameters) else {
             throw StoreError(.invalidKey, "Argon2id failed for \(path) (not enough memory?)")
         }
@@ -105,6 +126,7 @@ public struct PassphraseKeyFile: KeyProvider {
 
     private func seal(_ key: SecretBytes, parameters: Argon2Parameters, replacing: Bool) throws(StoreError) {
         guard passphrase.count > 0 else { throw .invalidKey("the passphrase is empty") }
+        if let problem = parameters.problem { throw .invalidKey(problem) }
         let salt = Sodium.randomBytes(Sodium.saltBytes)
         guard let wrappingKey = Sodium.argon2id(passphrase: passphrase, salt: salt, parameters: parameters) else {
             throw StoreError(.invalidKey, "Argon2id failed (not enough memory for \(parameters.memLimit) bytes?)")

@@ -11,6 +11,8 @@ public enum StorageWrite: Hashable, Sendable, CustomStringConvertible {
     case transaction(ServerID, operation: String)
     /// One step of a server removal.
     case removal(ServerID, RemovalStep)
+    /// A step of a first-run setup that is not a file of its own (see ``SetupStep``).
+    case setup(SetupStep)
 
     public var description: String {
         switch self {
@@ -19,6 +21,24 @@ public enum StorageWrite: Hashable, Sendable, CustomStringConvertible {
         case .partitionKeys(let id): "keys(\(id))"
         case .transaction(let id, let operation): "\(operation)(\(id))"
         case .removal(let id, let step): "remove(\(id)).\(step)"
+        case .setup(let step): "setup.\(step)"
+        }
+    }
+}
+
+/// The directory steps of a first-run setup. In order: ``createDirectory``, the header
+/// (``StorageWrite/header``), ``createServersDirectory``, the server list
+/// (``StorageWrite/registry``).
+public enum SetupStep: Hashable, Sendable, CustomStringConvertible {
+    /// The data directory itself.
+    case createDirectory
+    /// The directory that holds the partitions.
+    case createServersDirectory
+
+    public var description: String {
+        switch self {
+        case .createDirectory: "createDirectory"
+        case .createServersDirectory: "createServersDirectory"
         }
     }
 }

@@ -24,8 +24,10 @@ struct CatchUp {
         /// `history` without `sequence`: live pushes after which a history page is fetched to
         /// move the cursor over them.
         var refreshAfterPushes = 100
-        /// The wait before asking again for a page that failed or made no progress.
+        /// The wait before asking again for a page that failed or made no progress; it doubles
+        /// with each such page in a row, up to ``maxPageRetryDelay``.
         var pageRetryDelay: Int64 = Micros.seconds(5)
+        var maxPageRetryDelay: Int64 = Micros.seconds(300)
     }
 
     enum Action: Hashable, Sendable {
@@ -56,6 +58,9 @@ struct CatchUp {
     private(set) var isCaughtUp = false
     /// Live pushes since the last history page (`history` without `sequence`).
     private var pushesSincePage = 0
+    /// History requests in a row that failed or moved nothing: a server that keeps answering
+    /// so is asked less and less often.
+    private var fruitlessPages = 0
 
     init(configuration: Configuration = Configuration(), capabilities: ServerCapabilities, cursor: SyncCursor,
          gaps: [GapRecord]) {
@@ -109,17 +114,19 @@ struct CatchUp {
             cursor = absorbReceivedAhead(advanced)
         }
         if cursor != before {
+            fruitlessPages = 0
             actions.append(.persist(.setSyncCursor(cursor)))
             if let gap = openGap {
                 actions.append(.persist(.updateGapProgress(id: gap.id, filledUpTo: cursor)))
             }
-        } else if hasMore {
+        } else if hasMore && !entries.isEmpty {
             // A page that moves nothing would be asked for again and again: try later.
-            phase = .waitingToFill(pagesThisSession: pagesSoFar)
-            return [.setTimer(.gapFill, at: now.adding(configuration.pageRetryDelay))]
+            return retryLater(pagesThisSession: pagesSoFar, now: now)
         }
         guard hasMore, !entries.isEmpty else {
-            // Caught up (an empty page with has_more would loop forever: treat it as the end).
+            // Caught up. An empty page is the last whatever it says (every page before the
+            // last holds a message, PROTOCOL.md §9): asking again would loop for ever.
+            fruitlessPages = 0
             phase = .idle
             isCaughtUp = true
             if let gap = openGap {
@@ -143,8 +150,17 @@ struct CatchUp {
     /// The history request failed (error reply): retry in the background.
     mutating func pageFailed(now: Timestamp) -> [Action] {
         guard case .awaitingPage(let pages) = phase else { return [] }
+        return retryLater(pagesThisSession: pages, now: now)
+    }
+
+    /// Asks again after ``Configuration/pageRetryDelay``, doubled for each fruitless page in
+    /// a row before this one.
+    private mutating func retryLater(pagesThisSession pages: Int, now: Timestamp) -> [Action] {
         phase = .waitingToFill(pagesThisSession: pages)
-        return [.setTimer(.gapFill, at: now.adding(configuration.pageRetryDelay))]
+        let doublings = min(fruitlessPages, 16)
+        fruitlessPages += 1
+        let delay = min(configuration.pageRetryDelay << doublings, configuration.maxPageRetryDelay)
+        return [.setTimer(.gapFill, at: now.adding(delay))]
     }
 
     mutating func fillTimerFired(now: Timestamp) -> [Action] {
