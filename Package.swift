@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         // Layer 1: C bindings. SQLCipher only: the plain libsqlite3 exports the same symbols.
@@ -88,7 +89,8 @@ let package = Package(
         // Layer 7: the deterministic simulator: engine, simulated servers, faults, checker.
         .target(
             name: "OutpostSimulation",
-            dependencies: ["OutpostClientCore", "OutpostSync", "OutpostStore", "OutpostWire", "OutpostJSONSchema", "OutpostSchemas"]
+            dependencies: ["OutpostClientCore", "OutpostSync", "OutpostStore", "OutpostWire", "OutpostJSONSchema", "OutpostSchemas",
+                           .product(name: "HeapModule", package: "swift-collections")]
         ),
 
         // Layer 6: the runtime front ends link: an actor over the client core, one actor per

@@ -1,62 +1,40 @@
+import HeapModule
 import OutpostStore
 
 /// The simulator's agenda: events ordered by (virtual time, insertion sequence), the model of
 /// swift-nio's `EmbeddedEventLoop`. Two events at the same time run in the order they were
 /// scheduled, so a run depends only on its seed, never on hashing or threads.
 struct EventQueue<Event> {
-    private struct Entry {
+    /// One scheduled event. The sequence is unique, so the order is total: the heap pops the
+    /// same event whatever its internal layout.
+    private struct Entry: Comparable {
         let time: Timestamp
         let sequence: UInt64
         let event: Event
 
-        func precedes(_ other: Entry) -> Bool {
-            time != other.time ? time < other.time : sequence < other.sequence
+        static func < (lhs: Entry, rhs: Entry) -> Bool {
+            (lhs.time.microseconds, lhs.sequence) < (rhs.time.microseconds, rhs.sequence)
+        }
+
+        static func == (lhs: Entry, rhs: Entry) -> Bool {
+            lhs.time == rhs.time && lhs.sequence == rhs.sequence
         }
     }
 
-    private var heap: [Entry] = []
+    private var heap = Heap<Entry>()
     private var nextSequence: UInt64 = 0
 
     var count: Int { heap.count }
     var isEmpty: Bool { heap.isEmpty }
-    var nextTime: Timestamp? { heap.first?.time }
+    var nextTime: Timestamp? { heap.min?.time }
 
     mutating func schedule(_ event: Event, at time: Timestamp) {
-        heap.append(Entry(time: time, sequence: nextSequence, event: event))
+        heap.insert(Entry(time: time, sequence: nextSequence, event: event))
         nextSequence += 1
-        siftUp(heap.count - 1)
     }
 
     /// Removes and returns the earliest event.
     mutating func pop() -> (time: Timestamp, event: Event)? {
-        guard !heap.isEmpty else { return nil }
-        heap.swapAt(0, heap.count - 1)
-        let entry = heap.removeLast()
-        if !heap.isEmpty { siftDown(0) }
-        return (entry.time, entry.event)
-    }
-
-    private mutating func siftUp(_ start: Int) {
-        var child = start
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child].precedes(heap[parent]) else { return }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    private mutating func siftDown(_ start: Int) {
-        var parent = start
-        while true {
-            let left = 2 * parent + 1
-            guard left < heap.count else { return }
-            var smallest = left
-            let right = left + 1
-            if right < heap.count, heap[right].precedes(heap[left]) { smallest = right }
-            guard heap[smallest].precedes(heap[parent]) else { return }
-            heap.swapAt(parent, smallest)
-            parent = smallest
-        }
+        heap.popMin().map { ($0.time, $0.event) }
     }
 }
