@@ -16,14 +16,7 @@ struct MaliciousServerTests {
         harness.connect()
         guard let connection = harness.openConnection else { throw HarnessError(description: "not connected") }
         for (id, timestamp) in [("far-future", Int64.max), ("far-past", Int64.min), ("epoch", 0)] {
-            let push = ServerEnvelope(requestID: "", frame: .messageReceive(MessageReceive.with {
-                $0.messageID = id
-                $0.conversationID = SessionHarness.conversation
-                $0.senderID = "mallory"
-                $0.encryptedPayload = Data(id.utf8)
-                $0.serverTimestamp = timestamp
-                $0.messageType = "text"
-            }))
+            let push = ServerEnvelope(requestID: "", frame: .messageReceive(Self.message(id, at: timestamp, from: "mallory")))
             harness.toClient.append((connection, try WireCodec.encode(push)))
         }
         harness.pump()
@@ -61,16 +54,8 @@ struct MaliciousServerTests {
         harness.connect()
         harness.peerPosts(3)
         var requestTimes: [Int64] = []
-        let stale = MessageReceive.with {
-            $0.messageID = "old"
-            $0.conversationID = SessionHarness.conversation
-            $0.senderID = "alice"
-            $0.encryptedPayload = Data("old".utf8)
-            $0.serverTimestamp = 1
-            $0.messageType = "text"
-        }
         let page = HistoryResponse.with {
-            $0.messages = [stale]
+            $0.messages = [Self.message("old", at: 1, from: "alice")]
             $0.hasMore = true
         }
         Self.answerEveryHistoryRequest(on: harness, with: page) { [unowned harness] in requestTimes.append(harness.now.microseconds) }
@@ -82,6 +67,18 @@ struct MaliciousServerTests {
         #expect(waits.dropFirst(6).allSatisfy { $0 == 300 })
         #expect(requestTimes.count < 20)
         #expect(harness.connectionAttempts == 2)
+    }
+
+    /// A message of the harness's conversation whose payload is its id.
+    static func message(_ id: String, at timestamp: Int64, from sender: String) -> MessageReceive {
+        MessageReceive.with {
+            $0.messageID = id
+            $0.conversationID = SessionHarness.conversation
+            $0.senderID = sender
+            $0.encryptedPayload = Data(id.utf8)
+            $0.serverTimestamp = timestamp
+            $0.messageType = "text"
+        }
     }
 
     /// The server's own history pages vanish, and every history request is answered with

@@ -88,7 +88,22 @@ public struct NIOWebSocketTransport: WebSocketTransport {
     private static func configureUpgrade(
         _ channel: any Channel, endpoint: Endpoint, maxMessageBytes: Int
     ) throws -> EventLoopFuture<UpgradeResult> {
-        let upgrader = NIOTypedWebSocketClientUpgrader<UpgradeResult>(
+        try configureUpgrade(channel, hostHeader: endpoint.hostHeader, path: endpoint.pathAndQuery, maxMessageBytes: maxMessageBytes,
+                             upgraded: { .websocket(try NIOAsyncChannel(wrappingChannelSynchronously: $0)) },
+                             refused: .refused)
+    }
+
+    /// The upgrade as every connection sets it up: the request, the frame size limit, the
+    /// `sovereign.v1` check, the fragment aggregator, and frames read together with the 101
+    /// answer handed on. `upgraded` makes the result of the channel once the WebSocket handlers
+    /// are in place (the transport wraps it for async use; the fuzz target reads it directly).
+    @_spi(Fuzzing) public static func configureUpgrade<Result: Sendable>(
+        _ channel: any Channel, hostHeader: String, path: String, maxMessageBytes: Int,
+        requestKey: String = NIOWebSocketClientUpgrader.randomRequestKey(),
+        upgraded: @escaping @Sendable (any Channel) throws -> Result, refused: Result
+    ) throws -> EventLoopFuture<Result> {
+        let upgrader = NIOTypedWebSocketClientUpgrader<Result>(
+            requestKey: requestKey,
             maxFrameSize: maxMessageBytes,
             upgradePipelineHandler: { channel, response in
                 channel.eventLoop.makeCompletedFuture {
@@ -102,18 +117,18 @@ public struct NIOWebSocketTransport: WebSocketTransport {
                     // Reassemble fragmented messages, up to the same limit as one frame.
                     try channel.pipeline.syncOperations.addHandler(NIOWebSocketFrameAggregator(
                         minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64, maxAccumulatedFrameSize: maxMessageBytes))
-                    return UpgradeResult.websocket(try NIOAsyncChannel(wrappingChannelSynchronously: channel))
+                    return try upgraded(channel)
                 }
             })
         var headers = HTTPHeaders()
-        headers.add(name: "Host", value: endpoint.hostHeader)
+        headers.add(name: "Host", value: hostHeader)
         headers.add(name: "Sec-WebSocket-Protocol", value: WireCodec.subprotocol)
         headers.add(name: "Content-Length", value: "0")
         let configuration = NIOTypedHTTPClientUpgradeConfiguration(
-            upgradeRequestHead: HTTPRequestHead(version: .http1_1, method: .GET, uri: endpoint.pathAndQuery, headers: headers),
+            upgradeRequestHead: HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers),
             upgraders: [upgrader],
             notUpgradingCompletionHandler: { channel in
-                channel.eventLoop.makeCompletedFuture { UpgradeResult.refused }
+                channel.eventLoop.makeCompletedFuture { refused }
             })
         var pipeline = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: configuration)
         // Frames the server sends in the same read as its 101 answer (a close at once, a push)

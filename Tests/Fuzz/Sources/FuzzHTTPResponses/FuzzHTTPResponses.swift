@@ -4,7 +4,7 @@ import NIOCore
 import NIOEmbedded
 import NIOHTTP1
 import NIOWebSocket
-import Outpost
+@_spi(Fuzzing) import Outpost
 import OutpostStore
 import OutpostWire
 
@@ -15,14 +15,12 @@ import OutpostWire
 ///    `HTTPDiscoveryClient` installs it, the answer assembled the way it assembles it (status,
 ///    body up to the size limit, end), and the result interpreted as `discover(_:)` does:
 ///    `DiscoveryDocument(json:source:)` on 200, `DiscoveryDocument.absent(for:)` on 404/410.
-/// 2. as the answer to the WebSocket upgrade: `configureUpgradableHTTPClientPipeline` with a
-///    `NIOTypedWebSocketClientUpgrader` configured as `NIOWebSocketTransport` configures it
-///    (frame size limit, the `sovereign.v1` check, the fragment aggregator); bytes after the
-///    101 are WebSocket frames, handled as the connection handles them (binary → `WireCodec`).
+/// 2. as the answer to the WebSocket upgrade, set up by `NIOWebSocketTransport.configureUpgrade`
+///    itself (frame size limit, the `sovereign.v1` check, the fragment aggregator); bytes after
+///    the 101 are WebSocket frames, handled as the connection handles them (binary → `WireCodec`).
 ///
-/// Both client types keep that code private, so the assembling and the upgrade setup are
-/// restated here from `DiscoveryClient.swift` and `NIOWebSocketTransport.swift`; keep them in
-/// step (Tests/Fuzz/README.md says what would let this target call the real code instead).
+/// `HTTPDiscoveryClient` keeps its answer handling private, so that assembling is restated here
+/// from `DiscoveryClient.swift`; keep the two in step.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let bytes = Fuzz.bytes(start, count)
@@ -152,38 +150,12 @@ enum UpgradeExchange {
         }
     }
 
-    /// `NIOWebSocketTransport.configureUpgrade`, with the fixed key and without the async
-    /// wrapper (the frames are read from the embedded channel instead).
+    /// The transport's own upgrade setup, with the fixed key; the frames are read from the
+    /// embedded channel instead of an async wrapper.
     static func configureUpgrade(_ channel: EmbeddedChannel) throws -> EventLoopFuture<Result> {
-        let maxMessageBytes = maxMessageBytes
-        let upgrader = NIOTypedWebSocketClientUpgrader<Result>(
-            requestKey: requestKey,
-            maxFrameSize: maxMessageBytes,
-            upgradePipelineHandler: { channel, response in
-                channel.eventLoop.makeCompletedFuture {
-                    let agreed = response.headers["Sec-WebSocket-Protocol"].first?.trimmingCharacters(in: .whitespaces)
-                    guard agreed == WireCodec.subprotocol else { throw SubprotocolRefused() }
-                    try channel.pipeline.syncOperations.addHandler(NIOWebSocketFrameAggregator(
-                        minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64, maxAccumulatedFrameSize: maxMessageBytes))
-                    return Result.websocket
-                }
-            })
-        var headers = HTTPHeaders()
-        headers.add(name: "Host", value: "fuzz.example")
-        headers.add(name: "Sec-WebSocket-Protocol", value: WireCodec.subprotocol)
-        headers.add(name: "Content-Length", value: "0")
-        let configuration = NIOTypedHTTPClientUpgradeConfiguration<Result>(
-            upgradeRequestHead: HTTPRequestHead(version: .http1_1, method: .GET, uri: "/ws", headers: headers),
-            upgraders: [upgrader],
-            notUpgradingCompletionHandler: { channel in
-                channel.eventLoop.makeCompletedFuture { Result.refused }
-            })
-        var pipeline = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: configuration)
-        pipeline.leftOverBytesStrategy = .forwardBytes
-        return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(configuration: pipeline)
+        try NIOWebSocketTransport.configureUpgrade(channel, hostHeader: "fuzz.example", path: "/ws", maxMessageBytes: maxMessageBytes,
+                                                   requestKey: requestKey, upgraded: { _ in .websocket }, refused: .refused)
     }
-
-    struct SubprotocolRefused: Error {}
 
     /// The future's result if it has one (everything on an embedded loop completes in place).
     static func peek<Value: Sendable>(_ future: EventLoopFuture<Value>) -> Swift.Result<Value, any Error>? {
