@@ -98,3 +98,25 @@ struct MaliciousServerTests {
         }
     }
 }
+
+/// The simulated servers' MLS delivery service, upstream's as observed.
+@Suite("Key packages")
+struct KeyPackageTests {
+    /// Upstream's MLS delivery service: 5001 for an empty key package, each key package handed
+    /// out once, then 5005; a server per PROTOCOL.md keeps answering with the one it has.
+    @Test(arguments: [ServerBehaviour.upstream, .legacy])
+    func keyPackagesAsEachServerHandsThemOut(behaviour: ServerBehaviour) throws {
+        let harness = try SessionHarness(behaviour: behaviour)
+        harness.connect()
+        func errorCodes(_ answers: [ServerEnvelope]) -> [Int32] {
+            answers.compactMap { if case .error(let error) = $0.frame { error.code } else { nil } }
+        }
+        let empty = try harness.serverAnswers(to: .mlsKeyPackageUpload(.with { $0.keyPackageData = Data() }))
+        #expect(errorCodes(empty) == (behaviour == .upstream ? [5001] : []))
+        #expect(try harness.serverAnswers(to: .mlsKeyPackageUpload(.with { $0.keyPackageData = Data([7]) })).isEmpty)
+        let fetch = ClientFrame.mlsKeyPackageFetch(.with { $0.userID = "me" })
+        let first = try harness.serverAnswers(to: fetch)
+        #expect(first.contains { if case .mlsKeyPackageResponse(let response) = $0.frame { response.keyPackageData == Data([7]) } else { false } })
+        #expect(errorCodes(try harness.serverAnswers(to: fetch)) == (behaviour == .upstream ? [5005] : []))
+    }
+}

@@ -236,6 +236,17 @@ final class SessionHarness {
         }
     }
 
+    /// What the server answers `frame` sent on the open connection, as another client of the
+    /// user's would send it.
+    func serverAnswers(to frame: ClientFrame) throws -> [ServerEnvelope] {
+        guard let connection = openConnection, let link = links[connection] else { throw HarnessError(description: "not connected") }
+        let outputs = server.receive(try WireCodec.encode(ClientEnvelope(requestID: "probe", frame: frame)), on: link, now: now)
+        return outputs.compactMap { output in
+            guard case .send(_, let bytes, _) = output else { return nil }
+            return try? WireCodec.decodeServerEnvelope(bytes)
+        }
+    }
+
     /// How many connections the core asked for.
     var connectionAttempts: Int {
         outputsLog.filter { if case .openConnection = $0 { true } else { false } }.count

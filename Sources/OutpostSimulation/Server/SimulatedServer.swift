@@ -18,8 +18,10 @@ public enum ServerBehaviour: String, Hashable, Sendable, Codable, CaseIterable {
     /// without `message_type`, counted delivered once queued (possibly before `AUTH_SUCCESS`),
     /// `AUTH_ERROR 1001` for every credential problem and 9001 for its own faults without
     /// closing, 1009 for a client envelope over 65,536 bytes while its own pushes may be about
-    /// 120 bytes over, error 3001 for what it cannot read or does not know, `MESSAGE_DELIVERED`
-    /// on every ACK, no rate limit, no connection limit, and no close frame when it stops.
+    /// 120 bytes over, error 3001 for what it cannot read or does not know, 5001 for an empty
+    /// key package and 5005 when a user has none left (each is handed out once),
+    /// `MESSAGE_DELIVERED` on every ACK, no rate limit, no connection limit, and no close frame
+    /// when it stops.
     case upstream
 }
 
@@ -309,12 +311,21 @@ public final class SimulatedServer {
         case .historyRequest(let request) where offersHistory:
             return history(request, for: userID, on: id, requestID: requestID)
         case .mlsKeyPackageUpload(let upload):
+            // Upstream refuses an empty key package with 5001.
+            if isUpstream && upload.keyPackageData.isEmpty {
+                return reply(id, requestID, .error(ErrorPayload.with { $0.code = 5001; $0.message = "Invalid key package data" }))
+            }
             keyPackages[userID] = [UInt8](upload.keyPackageData)
             return []
         case .mlsKeyPackageFetch(let fetch):
+            // Upstream hands each key package out once, and answers 5005 when none is left.
+            let package = isUpstream ? keyPackages.removeValue(forKey: fetch.userID) : keyPackages[fetch.userID]
+            if isUpstream && package == nil {
+                return reply(id, requestID, .error(ErrorPayload.with { $0.code = 5005; $0.message = "No key package available for user" }))
+            }
             return reply(id, requestID, .mlsKeyPackageResponse(MlsKeyPackageResponse.with {
                 $0.userID = fetch.userID
-                $0.keyPackageData = Data(keyPackages[fetch.userID] ?? [])
+                $0.keyPackageData = Data(package ?? [])
             }))
         case .authRequest:
             return []
