@@ -27,6 +27,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        // `swift package generate-documentation --target Outpost` builds the DocC catalog.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // Layer 1: C bindings. SQLCipher only: the plain libsqlite3 exports the same symbols.
@@ -75,7 +79,9 @@ let package = Package(
         // Layer 4: the sans-IO sync core, one session per server. No store, no SQLCipher.
         .target(
             name: "OutpostSync",
-            dependencies: ["OutpostModel", "OutpostWire"]
+            dependencies: ["OutpostModel", "OutpostWire",
+                           .product(name: "DequeModule", package: "swift-collections"),
+                           .product(name: "OrderedCollections", package: "swift-collections")]
         ),
 
         // Layer 5: the deterministic client core: every server's session driven with its
@@ -83,7 +89,9 @@ let package = Package(
         // lifecycle. The runtime, the simulator and the tests all run it.
         .target(
             name: "OutpostClientCore",
-            dependencies: ["OutpostStore", "OutpostSync", "OutpostWire"]
+            dependencies: ["OutpostStore", "OutpostSync", "OutpostWire",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "CoreMetrics", package: "swift-metrics")]
         ),
 
         // Layer 7: the deterministic simulator: engine, simulated servers, faults, checker.
@@ -111,6 +119,8 @@ let package = Package(
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
 
@@ -173,6 +183,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             // A test CA and a certificate for localhost, read from the source tree.
             exclude: ["Fixtures"]
@@ -184,7 +196,9 @@ let package = Package(
         // The sync core, and the client core that drives it (the same code the runtime runs).
         .testTarget(
             name: "OutpostSyncTests",
-            dependencies: ["OutpostClientCore", "OutpostSync", "OutpostStore", "OutpostWire", "OutpostSimulation"]
+            dependencies: ["OutpostClientCore", "OutpostSync", "OutpostStore", "OutpostWire", "OutpostSimulation",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "CoreMetrics", package: "swift-metrics")]
         ),
         .testTarget(
             name: "OutpostSimulationTests",

@@ -85,7 +85,16 @@ actor Chat {
                 say("\(marker)[\(number + 1)] \(info.name) \(info.origin): unavailable (\(reason)); /remove \(number + 1) to remove it")
                 continue
             }
-            say("\(marker)[\(number + 1)] \(info.name) \(info.origin): \(info.connectionState), \(info.pendingOutboxCount) waiting to send")
+            var line = "\(marker)[\(number + 1)] \(info.name) \(info.origin): \(info.connectionState), \(info.pendingOutboxCount) waiting to send"
+            if let error = info.lastError, info.connectionState != .connected || info.consecutiveFailures > 0 {
+                line += "\n      last error: \(error.message)"
+                if info.consecutiveFailures > 0 { line += " (\(info.consecutiveFailures) failed attempt(s) in a row)" }
+            }
+            if let retry = info.nextRetryAt {
+                let seconds = Double(retry.microseconds - SystemClock().now().microseconds) / 1_000_000
+                line += "\n      next attempt in \(String(format: "%.1f", max(seconds, 0))) s"
+            }
+            say(line)
         }
     }
 
@@ -133,6 +142,8 @@ actor Chat {
         switch event.kind {
         case .connectionStateChanged(let state):
             say("[\(await serverNumber(eventServer))] \(await name(eventServer)): \(state)")
+        case .disconnected(let reason) where reason.isFailure:
+            say("[\(await serverNumber(eventServer))] \(await name(eventServer)): \(reason.message)")
         case .authFailed(let reason):
             say("[\(await serverNumber(eventServer))] sign-in expired (\(reason)): /token \(await serverNumber(eventServer)) <new token>")
         case .messagesStored:
@@ -157,8 +168,8 @@ actor Chat {
         case "/help":
             say("""
                 /servers  /list  /open <n> <conversation>  /outbox  /retry <id>  /cancel <id>
-                /background  /foreground  /offline  /online  /token <n> <token>
-                /add <url> <token>  /remove <n>  /quit;  anything else is sent
+                /background  /foreground  /offline  /online  /lowpower on|off  /token <n> <token>
+                /add <url> <token>  /remove <n>  /diagnostics  /quit;  anything else is sent
                 """)
         case "/servers": await showServers()
         case "/list": try await showList()
@@ -175,6 +186,8 @@ actor Chat {
             guard let item else { say("no such item"); break }
             if words[0] == "/retry" { try await client.retry(item.clientMessageID, on: server) }
             else { try await client.cancel(item.clientMessageID, on: server) }
+        case "/diagnostics": say(await client.diagnostics().description)
+        case "/lowpower" where words.count == 2: await client.setLowPowerMode(words[1] == "on")
         case "/background": await client.didEnterBackground()
         case "/foreground": await client.willEnterForeground()
         case "/offline": await client.networkLost()

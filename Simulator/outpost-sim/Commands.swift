@@ -55,6 +55,9 @@ struct Run: ParsableCommand {
     @Flag(help: "Keep the client's data directory.")
     var keep = false
 
+    @Flag(help: "Print the client's redacted diagnostics at the end, as a user would paste them into a bug report.")
+    var diagnostics = false
+
     func run() throws {
         let loaded = try ScenarioLibrary.load(scenario)
         let seed = self.seed ?? loaded.seed ?? 1
@@ -62,6 +65,7 @@ struct Run: ParsableCommand {
         options.keepFiles = keep
         options.tracePath = trace
         options.recordTimeline = report != nil
+        options.collectDiagnostics = diagnostics
         print("Running \(loaded.name) (seed \(seed)): \(loaded.description)")
         let (result, wall) = measure { Simulation(scenario: loaded, options: options).run() }
         printSummary([(result, wall)])
@@ -70,6 +74,7 @@ struct Run: ParsableCommand {
             print("Report: \(report)")
         }
         if let trace { print("Trace: \(trace)") }
+        if let diagnostics = result.diagnostics { print(diagnostics) }
         print("Trace hash: \(String(result.traceHash, radix: 16))")
         if !result.passed {
             for violation in result.violations.prefix(40) { print("  ✗ \(violation)") }

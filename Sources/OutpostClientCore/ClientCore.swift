@@ -1,3 +1,5 @@
+import CoreMetrics
+import Logging
 import OutpostStore
 import OutpostSync
 
@@ -23,6 +25,13 @@ public final class ClientCore {
         public var server = ServerCore.Configuration()
         /// The partition pool and durability of the store.
         public var store = Store.Options()
+        /// Where the cores log what happens to each server (the server's id is added as
+        /// `server` metadata; never a token, a key, a payload or an address below `.debug`).
+        /// Silent by default; the runtime passes the app's logger.
+        public var logger: Logger = .silent
+        /// Where the per-server metrics go (see the table in `ServerTelemetry`). None by
+        /// default; the runtime passes `MetricsSystem.factory`.
+        public var metrics: any MetricsFactory = NOOPMetricsHandler.instance
 
         public init() {}
     }
@@ -120,9 +129,12 @@ public final class ClientCore {
     /// removal cut short completes when the directory is next opened. The driver first hands
     /// the server's core ``ServerInput/remove`` (an unavailable server has no core).
     public func removeServer(_ id: ServerID) throws(OutpostError) {
+        var logger = configuration.logger
+        logger[metadataKey: "server"] = "\(id)"
         do {
             try store.removeServer(id)
             unavailable.removeValue(forKey: id)
+            logger.info("server removed: partition destroyed")
         } catch where error.code == .serverNotFound {
             throw OutpostError(.unknownServer, "no server \(id)")
         } catch {
@@ -131,6 +143,7 @@ public final class ClientCore {
             if let record = store.servers().first(where: { $0.id == id }) {
                 unavailable[id] = unavailableInfo(id, record.origin, reason: "its removal did not finish (\(error)); remove it again")
             }
+            logger.error("server removal did not finish", metadata: ["error": "\(error.code)"])
             throw .storage(error)
         }
     }
@@ -147,6 +160,20 @@ public final class ClientCore {
         do { return try store.unifiedConversations(limit: limit, servers: filter) } catch { throw .storage(error) }
     }
 
+    // MARK: Diagnostics
+
+    /// The servers that could not be loaded, as a ``ClientDiagnostics`` lists them (the loaded
+    /// ones come from their ``ServerCore/diagnostics()``).
+    public var unavailableDiagnostics: [ServerDiagnostics] {
+        unavailableServers.map { info in
+            var reason = ""
+            if case .unavailable(let why) = info.availability { reason = why }
+            return ServerDiagnostics(server: info.id, unavailableReason: reason, connectionState: .disconnected, capabilities: [],
+                                     gapGuarantee: .none, outboxDepth: 0, openGaps: 0, lastError: nil, consecutiveFailures: 0,
+                                     nextRetryAt: nil, isLowPower: false, setAsideCount: 0, storage: nil)
+        }
+    }
+
     // MARK: Helpers
 
     private func makeCore(_ partition: Partition, config: ServerConfig) throws(StoreError) -> ServerCore {
@@ -155,7 +182,8 @@ public final class ClientCore {
         coresMade[partition.origin, default: 0] += 1
         let stream = random.derived("\(partition.origin.value)#\(coresMade[partition.origin]!)")
         return ServerCore(id: partition.id, origin: partition.origin, config: config, partition: partition, snapshot: snapshot,
-                          incarnation: incarnations, random: stream, configuration: configuration.server)
+                          incarnation: incarnations, random: stream, configuration: configuration.server,
+                          telemetry: ServerTelemetry(server: partition.id, logger: configuration.logger, metrics: configuration.metrics))
     }
 
     private func unavailableInfo(_ id: ServerID, _ origin: ServerOrigin, reason: String) -> ServerInfo {

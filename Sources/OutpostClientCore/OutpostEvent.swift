@@ -7,6 +7,9 @@ public struct OutpostEvent: Hashable, Sendable, CustomStringConvertible {
         case serverAdded
         case serverRemoved
         case connectionStateChanged(ConnectionState)
+        /// The connection (or an attempt to open one) ended: the close code, the transport
+        /// error, the timeout or the refusal. Comes before the state change it causes.
+        case disconnected(reason: DisconnectReason)
         /// The session token no longer works; the server stays in ``ConnectionState/authFailed``
         /// until ``OutpostClient/updateSessionToken(_:for:)`` supplies a new one.
         case authFailed(reason: String)
@@ -91,6 +94,14 @@ public struct ServerInfo: Hashable, Sendable {
     /// Whether the server publishes `/.well-known/sovereign.json`; one that does not (the
     /// upstream Sovereign server) is taken for a legacy server with its WebSocket at `/ws`.
     public let hasDiscoveryDocument: Bool
+    /// The latest failure of the server's connection or storage, kept after it recovers (compare
+    /// ``ServerError/at`` with the time of the last connection to tell).
+    public var lastError: ServerError?
+    /// Connection attempts that failed since the last successful authentication.
+    public var consecutiveFailures: Int = 0
+    /// When the next connection attempt is due, while one waits for its backoff (or for
+    /// storage to recover).
+    public var nextRetryAt: Timestamp?
 
     public init(id: ServerID, origin: ServerOrigin, availability: Availability, name: String, capabilities: [String],
                 connectionState: ConnectionState, gapGuarantee: GapGuarantee, pendingOutboxCount: Int,
@@ -105,6 +116,23 @@ public struct ServerInfo: Hashable, Sendable {
         self.pendingOutboxCount = pendingOutboxCount
         self.hasDiscoveryDocument = hasDiscoveryDocument
     }
+}
+
+/// A failure of one server, and when it happened.
+public struct ServerError: Hashable, Sendable, CustomStringConvertible {
+    public let reason: DisconnectReason
+    public let at: Timestamp
+
+    public init(reason: DisconnectReason, at: Timestamp) {
+        self.reason = reason
+        self.at = at
+    }
+
+    /// The close code or the server's error code, when there was one.
+    public var code: Int? { reason.closeCode.map(Int.init) }
+    /// A sentence for the user.
+    public var message: String { reason.message }
+    public var description: String { reason.message }
 }
 
 /// What a front end hands over after its passkey ceremony with a server.

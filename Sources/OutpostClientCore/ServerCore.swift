@@ -1,3 +1,4 @@
+import Logging
 import OutpostStore
 import OutpostSync
 import OutpostWire
@@ -71,6 +72,18 @@ public struct ServerCore: Sendable {
     let configuration: Configuration
     let capabilities: ServerCapabilities
     private(set) var session: ServerSession
+    private let telemetry: ServerTelemetry
+    /// The latest failure of the connection or the storage.
+    private(set) var lastError: ServerError?
+    /// Connection attempts that failed since the last successful authentication.
+    private(set) var consecutiveFailures = 0
+    /// When the storage recovery timer is due, while one is armed.
+    private var storageRecoveryAt: Timestamp?
+    /// Whether the session ever tried to connect (the attempts after the first are reconnects).
+    private var hasAttemptedConnection = false
+    private var isLowPower = false
+    /// The connection state and outbox depth last given to the gauges.
+    private var gauged: (state: ConnectionState, depth: Int)?
     private var sessionGeneration: UInt64 = 1
     private var random: SplitMix64
     /// The generation of each armed timer.
@@ -105,7 +118,7 @@ public struct ServerCore: Sendable {
     private var refreshes: (since: Timestamp, next: Int)?
 
     init(id: ServerID, origin: ServerOrigin, config: ServerConfig, partition: Partition, snapshot: SessionSnapshot,
-         incarnation: UInt64, random: SplitMix64, configuration: Configuration) {
+         incarnation: UInt64, random: SplitMix64, configuration: Configuration, telemetry: ServerTelemetry) {
         self.id = id
         self.origin = origin
         self.config = config
@@ -114,6 +127,7 @@ public struct ServerCore: Sendable {
         self.configuration = configuration
         self.random = random
         capabilities = ServerCapabilities(advertised: config.capabilities)
+        self.telemetry = telemetry
         session = ServerSession(configuration: configuration.session, capabilities: capabilities, snapshot: snapshot,
                                 seed: self.random.next())
     }
@@ -124,7 +138,20 @@ public struct ServerCore: Sendable {
     public var status: ServerStatus {
         ServerStatus(connectionState: session.connectionState, gapGuarantee: session.gapGuarantee,
                      pendingOutboxCount: session.pendingOutboxCount, isCaughtUp: session.isCaughtUp,
-                     setAsideCount: setAsideCount, lastStorageError: lastStorageError)
+                     setAsideCount: setAsideCount, lastStorageError: lastStorageError, lastError: lastError,
+                     consecutiveFailures: consecutiveFailures, nextRetryAt: session.reconnectScheduledAt ?? storageRecoveryAt,
+                     isLowPower: isLowPower)
+    }
+
+    /// A redacted snapshot for a bug report (see ``ClientDiagnostics``).
+    public func diagnostics() -> ServerDiagnostics {
+        let status = self.status
+        return ServerDiagnostics(
+            server: id, unavailableReason: nil, connectionState: status.connectionState, capabilities: config.capabilities,
+            gapGuarantee: status.gapGuarantee, outboxDepth: status.pendingOutboxCount,
+            openGaps: (try? partition.openGaps().count) ?? 0, lastError: lastError, consecutiveFailures: consecutiveFailures,
+            nextRetryAt: status.nextRetryAt, isLowPower: isLowPower, setAsideCount: setAsideCount,
+            storage: try? partition.storageFacts())
     }
 
     // MARK: Inputs
@@ -133,6 +160,12 @@ public struct ServerCore: Sendable {
     /// committed.
     public mutating func handle(_ input: ServerInput, now: Timestamp) -> [ServerOutput] {
         guard !isRemoved else { return [] }
+        let outputs = outputs(for: input, now: now)
+        recordGauges(now: now)
+        return outputs
+    }
+
+    private mutating func outputs(for input: ServerInput, now: Timestamp) -> [ServerOutput] {
         switch input {
         case .start(let foreground, let reachable):
             isStarted = true
@@ -150,14 +183,10 @@ public struct ServerCore: Sendable {
             }
             return logIn(handle, now: now)
         case .connectionClosed(let handle, let code):
-            open.remove(handle)
-            if closing.remove(handle) != nil {
-                guard closing.isEmpty, let waiting = waitingToLogIn else { return [] }
-                return (disarm(.closeWait).map { [$0] } ?? []) + logIn(waiting, now: now)
-            }
-            guard let connection = current(handle) else { return [] }
-            if waitingToLogIn == handle { waitingToLogIn = nil }
-            return run(session.handle(.transportClosed(connection, code: code), now: now), now: now).outputs
+            return ended(handle, now: now) { .transportClosed($0, code: code) }
+        case .connectionFailed(let handle, let reason):
+            telemetry.logger.debug("connection failed", metadata: ["connection": "\(handle)", "detail": "\(reason.message)"])
+            return ended(handle, now: now) { .transportFailed($0, reason: reason) }
         case .received(let handle, let bytes):
             guard let connection = current(handle) else { return [] }
             return run(session.handle(.received(connection, bytes), now: now), now: now).outputs
@@ -168,6 +197,7 @@ public struct ServerCore: Sendable {
             case .session(let sessionTimer):
                 return run(session.handle(.timerFired(sessionTimer), now: now), now: now).outputs
             case .storageRecovery:
+                storageRecoveryAt = nil
                 return recover(now: now)
             case .closeWait:
                 // The old close could not be confirmed (a black-holed socket): log in now, and
@@ -193,6 +223,11 @@ public struct ServerCore: Sendable {
         case .reachabilityRestored:
             isReachable = true
             return lifecycle(.reachabilityRestored, now: now)
+        case .lowPowerModeChanged(let isOn):
+            guard isOn != isLowPower else { return [] }
+            isLowPower = isOn
+            telemetry.logger.info(isOn ? "low-power mode on: heartbeat stretched" : "low-power mode off")
+            return lifecycle(.lowPowerModeChanged(isOn), now: now)
         case .fillGapsNow:
             guard !awaitingRecovery else { return [] }
             return run(session.handle(.fillGapsNow, now: now), now: now).outputs
@@ -203,8 +238,9 @@ public struct ServerCore: Sendable {
         case .remove:
             let effects = session.handle(.removeRequested, now: now)
             isRemoved = true
+            telemetry.logger.info("server being removed")
             // Nothing of a removed server is written: its partition is about to be destroyed.
-            var outputs = translate(effects.filter { if case .persist = $0 { false } else { true } })
+            var outputs = translate(effects.filter { if case .persist = $0 { false } else { true } }, now: now)
             outputs += armed.keys.sorted().map { kind in .cancelTimer(ServerTimer(kind: kind, generation: armed[kind]!)) }
             armed.removeAll()
             return outputs
@@ -323,14 +359,29 @@ public struct ServerCore: Sendable {
         }
         if !writes.isEmpty { storageFailures = 0 }
         var outputs: [ServerOutput] = []
-        if !outcome.storedMessages.isEmpty { outputs.append(.event(.messagesStored(outcome.storedMessages.map(\.messageID)))) }
-        outputs += translate(rest)
+        let inbound = writes.reduce(0) { count, write in
+            if case .storeInbound(let messages) = write { count + messages.count } else { count }
+        }
+        if inbound > 0 {
+            telemetry.messagesStored.increment(by: outcome.storedMessages.count)
+            telemetry.duplicatesDropped.increment(by: inbound - outcome.storedMessages.count)
+            telemetry.logger.trace("inbound committed", metadata: ["stored": "\(outcome.storedMessages.count)",
+                                                                   "duplicates": "\(inbound - outcome.storedMessages.count)"])
+        }
+        if !outcome.storedMessages.isEmpty {
+            outputs.append(.event(.messagesStored(outcome.storedMessages.map(\.messageID))))
+            if let notification = MessageNotification.grouping(outcome.storedMessages, server: id, serverName: config.name,
+                                                               ownUserID: session.userID) {
+                outputs.append(.notify(notification))
+            }
+        }
+        outputs += translate(rest, now: now)
         if outcome.changedConversations { outputs.append(.conversationsChanged) }
         return (outputs, nil)
     }
 
     /// The session's effects other than writes, as outputs.
-    private mutating func translate(_ effects: [SessionEffect]) -> [ServerOutput] {
+    private mutating func translate(_ effects: [SessionEffect], now: Timestamp) -> [ServerOutput] {
         var outputs: [ServerOutput] = []
         for effect in effects {
             switch effect {
@@ -341,34 +392,94 @@ public struct ServerCore: Sendable {
             case .send(let connection, let bytes):
                 outputs.append(.send(handle(connection), bytes))
             case .setTimer(let timer, let at):
+                if timer == .reconnect {
+                    let seconds = Double(at.microseconds - now.microseconds) / 1_000_000
+                    telemetry.logger.info("next attempt after backoff", metadata: [
+                        "delay_seconds": "\((seconds * 1000).rounded() / 1000)", "attempt": "\(session.backoffAttempt)"])
+                }
                 outputs.append(arm(.session(timer), at: at))
             case .cancelTimer(let timer):
                 if let output = disarm(.session(timer)) { outputs.append(output) }
             case .persist:
                 preconditionFailure("writes are committed before effects are translated")
             case .notify(let notification):
-                if let event = event(for: notification) { outputs.append(.event(event)) }
+                if let event = event(for: notification, now: now) { outputs.append(.event(event)) }
             }
         }
         return outputs
     }
 
-    private mutating func event(for notification: SessionNotification) -> OutpostEvent.Kind? {
+    /// What the front end hears of a session notification. This is the server's choke point
+    /// for logs and metrics: every change of the connection, the outbox and catch-up passes here.
+    private mutating func event(for notification: SessionNotification, now: Timestamp) -> OutpostEvent.Kind? {
+        let logger = telemetry.logger
         switch notification {
-        case .connectionStateChanged(let state): return .connectionStateChanged(state)
-        case .authFailed(let reason): return .authFailed(reason: reason)
-        case .outboxItemSent(let clientMessageID, let messageID): return .outboxItemSent(clientMessageID: clientMessageID, messageID: messageID)
-        case .outboxItemFailed(let clientMessageID, let failure): return .outboxItemFailed(clientMessageID: clientMessageID, failure: failure)
-        case .outboxItemExpired(let clientMessageID): return .outboxItemExpired(clientMessageID: clientMessageID)
+        case .connectionStateChanged(let state):
+            switch state {
+            case .connecting:
+                if hasAttemptedConnection { telemetry.reconnects.increment() }
+                hasAttemptedConnection = true
+                logger.debug("connecting", metadata: connectionMetadata)
+            case .authenticating:
+                logger.debug("connection opened, authenticating", metadata: connectionMetadata)
+            case .connected:
+                consecutiveFailures = 0
+                logger.info("authenticated", metadata: connectionMetadata)
+            case .disconnected, .authFailed, .disconnecting:
+                break
+            }
+            return .connectionStateChanged(state)
+        case .disconnected(let reason):
+            if reason.isFailure {
+                consecutiveFailures += 1
+                lastError = ServerError(reason: reason, at: now)
+            }
+            var metadata = connectionMetadata
+            metadata["reason"] = "\(reason.kind)"
+            if let code = reason.closeCode { metadata["close_code"] = "\(code)" }
+            metadata["failures_in_a_row"] = "\(consecutiveFailures)"
+            logger.log(level: reason.isFailure ? .notice : .info, "connection ended", metadata: metadata)
+            // The message may quote the server's address (a transport error names its URL).
+            logger.debug("connection ended: \(reason.message)", metadata: connectionMetadata)
+            return .disconnected(reason: reason)
+        case .authFailed(let reason):
+            logger.warning("authentication refused: waiting for a new session token")
+            logger.debug("authentication refused: \(reason)")
+            return .authFailed(reason: reason)
+        case .outboxItemSent(let clientMessageID, let messageID):
+            logger.debug("sent", metadata: ["outbox_item": "\(clientMessageID)"])
+            return .outboxItemSent(clientMessageID: clientMessageID, messageID: messageID)
+        case .outboxItemFailed(let clientMessageID, let failure):
+            logger.warning("send refused", metadata: ["outbox_item": "\(clientMessageID)",
+                                                      "error_code": "\(failure.code.map { "\($0)" } ?? "none")"])
+            logger.debug("send refused: \(failure.reason)", metadata: ["outbox_item": "\(clientMessageID)"])
+            return .outboxItemFailed(clientMessageID: clientMessageID, failure: failure)
+        case .outboxItemExpired(let clientMessageID):
+            logger.info("outbox item expired unsent", metadata: ["outbox_item": "\(clientMessageID)"])
+            return .outboxItemExpired(clientMessageID: clientMessageID)
         case .delivered(let messageID, let to): return .delivered(messageID: messageID, to: to)
         case .presence(let userID, let status): return .presence(userID: userID, status: status)
-        case .gapOpened(let gap): return .gapOpened(id: gap)
-        case .gapFilled(let gap): return .gapFilled(id: gap)
-        case .caughtUp: return .caughtUp
+        case .gapOpened(let gap):
+            telemetry.gapsOpened.increment()
+            logger.info("gap opened", metadata: ["gap": "\(gap)"])
+            return .gapOpened(id: gap)
+        case .gapFilled(let gap):
+            telemetry.gapsFilled.increment()
+            logger.info("gap filled", metadata: ["gap": "\(gap)"])
+            return .gapFilled(id: gap)
+        case .historyPageReceived(let entries, let hasMore):
+            telemetry.historyPages.increment()
+            logger.debug("history page", metadata: ["entries": "\(entries)", "has_more": "\(hasMore)"])
+            return nil
+        case .caughtUp:
+            logger.info("caught up", metadata: ["gap_guarantee": "\(session.gapGuarantee)"])
+            return .caughtUp
         case .frame(let type, let requestID, let payload): return .frame(type: type, requestID: requestID, payload: payload)
         case .messageSetAside(let messageID, let reason):
             if let messageID, !setAsideIDs.insert(messageID).inserted { return nil }
             setAsideCount += 1
+            logger.warning("undecodable message skipped", metadata: ["message": "\(messageID ?? "unknown")"])
+            logger.debug("undecodable message skipped: \(reason)")
             return .messageSetAside(messageID: messageID, reason: reason)
         case .readyForRemoval:
             return nil  // the driver destroys the partition next, through the client core
@@ -379,7 +490,7 @@ public struct ServerCore: Sendable {
     /// starting again (after a heal, a storage recovery) is safe.
     private func startEvents() -> [SessionEvent] {
         [isForeground ? .appForegrounded : .appBackgrounded, isReachable ? .reachabilityRestored : .reachabilityLost,
-         .connectRequested]
+         .lowPowerModeChanged(isLowPower), .connectRequested]
     }
 
     private mutating func lifecycle(_ event: SessionEvent, now: Timestamp) -> [ServerOutput] {
@@ -401,10 +512,18 @@ public struct ServerCore: Sendable {
         storageFailures += 1
         lastStorageError = error.description
         heldBackWrites.removeAll()
+        telemetry.storageErrors.increment()
+        telemetry.logger.error("storage failure: the session starts again from disk",
+                               metadata: ["error": "\(error.code)", "failures_in_a_row": "\(storageFailures)"])
+        let reason = DisconnectReason(.storageFailure, closeCode: 1011, message: "a write to the server's storage failed: \(error)")
+        lastError = ServerError(reason: reason, at: now)
         var outputs: [ServerOutput] = [.event(.storageFailed(error.description))]
         // What the server sent since the last commit was not acknowledged: it sends it again on
         // the next connection. The old session's connection and timers go with it.
-        if let connection = session.currentConnection { outputs += close(handle(connection), code: 1011) }
+        if let connection = session.currentConnection {
+            outputs += close(handle(connection), code: 1011)
+            outputs.append(.event(.disconnected(reason: reason)))
+        }
         waitingToLogIn = nil
         outputs += armed.keys.sorted().map { kind in .cancelTimer(ServerTimer(kind: kind, generation: armed[kind]!)) }
         armed.removeAll()
@@ -412,6 +531,7 @@ public struct ServerCore: Sendable {
         rebuildSession()
         let exponent = min(storageFailures - 1, 20)
         let delay = min(configuration.storageRetryDelay << exponent, configuration.storageRetryCap)
+        storageRecoveryAt = now.adding(microseconds: delay)
         outputs.append(arm(.storageRecovery, at: now.adding(microseconds: delay)))
         return outputs
     }
@@ -438,6 +558,7 @@ public struct ServerCore: Sendable {
                 storageFailures += 1
                 let exponent = min(storageFailures - 1, 20)
                 let delay = min(configuration.storageRetryDelay << exponent, configuration.storageRetryCap)
+                storageRecoveryAt = now.adding(microseconds: delay)
                 return [arm(.storageRecovery, at: now.adding(microseconds: delay))]
             }
         }
@@ -446,6 +567,39 @@ public struct ServerCore: Sendable {
     }
 
     // MARK: Helpers
+
+    /// The transport of `handle` ended (`event` tells the session how).
+    private mutating func ended(_ handle: ConnectionHandle, now: Timestamp,
+                                _ event: (ConnectionID) -> SessionEvent) -> [ServerOutput] {
+        open.remove(handle)
+        if closing.remove(handle) != nil {
+            guard closing.isEmpty, let waiting = waitingToLogIn else { return [] }
+            return (disarm(.closeWait).map { [$0] } ?? []) + logIn(waiting, now: now)
+        }
+        guard let connection = current(handle) else { return [] }
+        if waitingToLogIn == handle { waitingToLogIn = nil }
+        return run(session.handle(event(connection), now: now), now: now).outputs
+    }
+
+    /// The connection the session has open or is opening, for log metadata.
+    private var connectionMetadata: Logger.Metadata {
+        guard let connection = session.currentConnection else { return [:] }
+        return ["connection": "\(handle(connection))"]
+    }
+
+    /// The gauges after an input: connection state and the outbox. Recorded when they change
+    /// (and the age while something waits): most inputs change neither, and the simulator
+    /// delivers millions.
+    private mutating func recordGauges(now: Timestamp) {
+        let state = session.connectionState
+        let depth = session.pendingOutboxCount
+        if let gauged, gauged.state == state, gauged.depth == depth, depth == 0 { return }
+        if gauged?.state != state { telemetry.connectionState.record(ServerTelemetry.gaugeValue(state)) }
+        if gauged?.depth != depth { telemetry.outboxDepth.record(depth) }
+        let oldest = session.oldestPendingEnqueuedAt.map { Double(now.microseconds - $0.microseconds) / 1_000_000 } ?? 0
+        telemetry.outboxOldestAge.record(max(oldest, 0))
+        gauged = (state, depth)
+    }
 
     private func refusal() -> OutpostError? {
         if isRemoved { return OutpostError(.unknownServer, "server \(id) is being removed") }
@@ -465,6 +619,7 @@ public struct ServerCore: Sendable {
             return Outcome(result: .failure(.outbox(error)), outputs: [])
         }
         let run = self.run(effects, now: now)
+        recordGauges(now: now)
         if let failure = run.failure { return Outcome(result: .failure(.storage(failure)), outputs: run.outputs) }
         return Outcome(result: .success(item), outputs: run.outputs)
     }
@@ -551,6 +706,13 @@ public struct ServerStatus: Hashable, Sendable {
     public var setAsideCount: Int
     /// The latest storage failure, if any.
     public var lastStorageError: String?
+    /// The latest failure of the connection or the storage.
+    public var lastError: ServerError?
+    /// Connection attempts that failed since the last successful authentication.
+    public var consecutiveFailures: Int
+    /// When the next connection attempt (or storage recovery) is due, while one waits.
+    public var nextRetryAt: Timestamp?
+    public var isLowPower: Bool
 }
 
 /// Deliberately wrong behaviours, switched on only by tests of the simulator's checker.

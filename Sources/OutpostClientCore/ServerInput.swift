@@ -11,6 +11,9 @@ public enum ServerInput: Hashable, Sendable {
     /// The connection closed, or could not be opened; `code` is the WebSocket close code when
     /// there was one.
     case connectionClosed(ConnectionHandle, code: UInt16?)
+    /// The connection could not be opened, or broke, for a reason the driver knows better than
+    /// a close code (refused, TLS, no WebSocket upgrade …). Treated as a close, with the reason.
+    case connectionFailed(ConnectionHandle, reason: DisconnectReason)
     /// One binary WebSocket message.
     case received(ConnectionHandle, [UInt8])
     /// A timer ``ServerOutput/setTimer(_:at:)`` armed is due.
@@ -19,6 +22,9 @@ public enum ServerInput: Hashable, Sendable {
     case appForegrounded
     case reachabilityLost
     case reachabilityRestored
+    /// Low-power mode on or off (RFC-0006 "Connection prioritization"): the heartbeat is
+    /// stretched from 30 to 75 seconds while it is on; every connection stays.
+    case lowPowerModeChanged(Bool)
     /// Fill open gaps now instead of in the background (a conversation is on screen).
     case fillGapsNow
     /// Drop the connection and connect again at once (a "reconnect" the user asked for).
@@ -48,6 +54,8 @@ public enum ServerOutput: Hashable, Sendable {
     case cancelTimer(ServerTimer)
     /// Tell the front end.
     case event(OutpostEvent.Kind)
+    /// New messages from others, for a notification (each message reported once).
+    case notify(MessageNotification)
     /// The server's conversations changed (messages, read marks, membership): a live
     /// conversation list should be built again.
     case conversationsChanged

@@ -29,7 +29,7 @@ struct SimulationTests {
         "kill-during-catch-up", "half-partitioned", "flapping-network", "black-hole", "restarts-and-rate-limits", "swarm",
         "storage-failures", "remove-and-readd-while-connecting", "history-without-sequence", "poison-messages",
         "redelivery-storm", "clock-steps-and-unread", "six-devices", "unavailable-partition", "upstream-two-devices",
-        "upstream-kills-and-large-posts", "swarm-upstream",
+        "upstream-kills-and-large-posts", "swarm-upstream", "low-power",
     ]
 
     @Test(arguments: namedScenarios)
@@ -161,6 +161,24 @@ struct SimulationTests {
         // The shrunk schedule is a valid scenario file that still fails.
         let reloaded = try Scenario.load(from: shrunk.scenario.encoded())
         #expect(!Self.run(reloaded, seed: 1).passed)
+    }
+
+    /// Low-power mode stretches the heartbeat and nothing else: the same day without it sends
+    /// far more heartbeats and opens as many connections. (Without the black hole, which a
+    /// slower heartbeat notices later, so the reconnects that follow it fall differently.)
+    @Test func lowPowerModeStretchesTheHeartbeatAndKeepsEveryConnection() throws {
+        var lowPower = try Self.scenario("low-power")
+        lowPower.faults.removeAll { $0.kind == .blackhole }
+        var normal = lowPower
+        normal.faults.removeAll { $0.kind == .lowPower }
+        let stretched = Self.run(lowPower, seed: 1)
+        let usual = Self.run(normal, seed: 1)
+        #expect(stretched.passed, "\(stretched.violations.prefix(5))")
+        #expect(usual.passed, "\(usual.violations.prefix(5))")
+        #expect(Double(stretched.statistics.heartbeats) < 0.6 * Double(usual.statistics.heartbeats),
+                "\(stretched.statistics.heartbeats) heartbeats in low-power mode, \(usual.statistics.heartbeats) without")
+        #expect(stretched.statistics.connectionsOpened == usual.statistics.connectionsOpened,
+                "\(stretched.statistics.connectionsOpened) connections in low-power mode, \(usual.statistics.connectionsOpened) without")
     }
 
     @Test func theLegacyBufferWeaknessLosesMessagesAndTheCheckerBlamesTheServer() throws {

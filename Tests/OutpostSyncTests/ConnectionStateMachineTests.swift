@@ -16,6 +16,17 @@ struct ConnectionStateMachineTests {
     enum Start: String, CaseIterable {
         case idle, waitingToReconnect, connecting, authenticating, connected, awaitingPong, authFailed, disconnecting, backgrounded
 
+        var state: ConnectionState {
+            switch self {
+            case .idle, .waitingToReconnect, .backgrounded: .disconnected
+            case .connecting: .connecting
+            case .authenticating: .authenticating
+            case .connected, .awaitingPong: .connected
+            case .authFailed: .authFailed
+            case .disconnecting: .disconnecting
+            }
+        }
+
         var setup: [Event] {
             switch self {
             case .idle: []
@@ -54,7 +65,7 @@ struct ConnectionStateMachineTests {
             case .authOK: return machine.authSucceeded(current, now: now)
             case .authRejected: return machine.authRejected(current, reason: "1002", now: now)
             case .pong: return machine.pongReceived(current, now: now)
-            case .failed: return machine.connectionFailed(current, now: now, random: &random)
+            case .failed: return machine.connectionFailed(current, reason: .closed(code: nil), now: now, random: &random)
             case .timer(let timer): return machine.timerFired(timer, now: now, random: &random)
             case .background: return machine.backgrounded(now: now)
             case .foreground: return machine.foregrounded(now: now)
@@ -75,14 +86,7 @@ struct ConnectionStateMachineTests {
 
     /// The expected state after `event` in `start`; `nil` marks the transitions that trap.
     static func expected(_ start: Start, _ event: Event) -> ConnectionState? {
-        let state: ConnectionState = switch start {
-        case .idle, .waitingToReconnect, .backgrounded: .disconnected
-        case .connecting: .connecting
-        case .authenticating: .authenticating
-        case .connected, .awaitingPong: .connected
-        case .authFailed: .authFailed
-        case .disconnecting: .disconnecting
-        }
+        let state = start.state
         let live = [.connecting, .authenticating, .connected].contains(state)
         switch event {
         case .remove:
@@ -134,6 +138,38 @@ struct ConnectionStateMachineTests {
         // A new transport is opened exactly when the machine enters Connecting.
         let opens = actions.filter { if case .openTransport = $0 { true } else { false } }
         #expect(opens.count == (expectedState == .connecting && start != .connecting ? 1 : 0), "\(actions)")
+        // A connection (or an attempt) that ends says why, exactly once, with the reason that fits.
+        let reasons = actions.compactMap { if case .connectionEnded(let reason) = $0 { reason } else { nil } }
+        let ended = [.connecting, .authenticating, .connected].contains(start.state)
+            && [.disconnected, .authFailed].contains(expectedState)
+        #expect(reasons.count == (ended ? 1 : 0), "\(start) + \(event) → \(actions)")
+        if let reason = reasons.first { #expect(reason.kind == Self.expectedReason(event), "\(start) + \(event): \(reason)") }
+    }
+
+    /// The kind of reason an event that ends a connection gives.
+    static func expectedReason(_ event: Event) -> DisconnectReason.Kind? {
+        switch event {
+        case .closed, .closed4003, .closed4006: .closedByServer
+        case .closed4002, .closed4004, .closed4005, .authRejected: .authenticationFailed
+        case .failed: .connectionLost
+        case .timer(.connectTimeout), .timer(.authTimeout), .timer(.pongTimeout): .timeout
+        default: nil
+        }
+    }
+
+    @Test func lowPowerModeStretchesTheHeartbeatAndKeepsTheConnection() {
+        var harness = Harness()
+        for step: Event in [.connect, .opened, .authOK] { _ = harness.apply(step) }
+        let on = harness.machine.lowPowerModeChanged(true, now: harness.now)
+        #expect(on == [.setTimer(.heartbeat, at: harness.now.adding(microseconds: 75_000_000))])
+        #expect(!on.contains { if case .closeTransport = $0 { true } else { false } })
+        #expect(harness.machine.lowPowerModeChanged(true, now: harness.now).isEmpty, "already on")
+        _ = harness.apply(.timer(.heartbeat))
+        let pong = harness.apply(.pong)
+        #expect(pong.contains(.setTimer(.heartbeat, at: harness.now.adding(microseconds: 75_000_000))))
+        let off = harness.machine.lowPowerModeChanged(false, now: harness.now)
+        #expect(off == [.setTimer(.heartbeat, at: harness.now.adding(microseconds: 30_000_000))])
+        #expect(harness.machine.connectionState == .connected)
     }
 
     @Test func openingATransportTwiceTraps() async {

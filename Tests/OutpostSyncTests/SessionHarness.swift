@@ -23,6 +23,8 @@ final class SessionHarness {
     var toClient: [(ConnectionHandle, [UInt8])] = []
     var openConnection: ConnectionHandle?
     var events: [OutpostEvent.Kind] = []
+    /// Every notification the core gave, in order.
+    var notifications: [MessageNotification] = []
     var outputsLog: [ServerOutput] = []
     /// Drops server frames for which this returns true.
     var dropFromServer: ((ServerEnvelope) -> Bool)?
@@ -55,12 +57,14 @@ final class SessionHarness {
     }
 
     init(server serverConfiguration: SimulatedServer.Configuration, peers: [String] = ["alice"],
-         configuration: ServerSession.Configuration = .init(), core coreConfiguration: ServerCore.Configuration = .init()) throws {
+         configuration: ServerSession.Configuration = .init(), core coreConfiguration: ServerCore.Configuration = .init(),
+         client configure: (inout ClientCore.Configuration) -> Void = { _ in }) throws {
         var template = Array((NSTemporaryDirectory() + "outpost-sync-XXXXXX").utf8CString)
         scratch = String(cString: template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!)! })
         var clientConfiguration = ClientCore.Configuration()
         clientConfiguration.server = coreConfiguration
         clientConfiguration.server.session = configuration
+        configure(&clientConfiguration)
         self.configuration = clientConfiguration
         server = SimulatedServer(name: "family.example", configuration: serverConfiguration)
         server.createConversation(Self.conversation, title: "Family", members: ["me"] + peers)
@@ -110,6 +114,8 @@ final class SessionHarness {
                 if timers[timer.kind]?.timer == timer { timers[timer.kind] = nil }
             case .event(let event):
                 events.append(event)
+            case .notify(let notification):
+                notifications.append(notification)
             case .conversationsChanged:
                 break
             }

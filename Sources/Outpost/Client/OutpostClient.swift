@@ -1,4 +1,6 @@
+import CoreMetrics
 import Foundation
+import Logging
 import OutpostClientCore
 import OutpostStore
 import OutpostSync
@@ -18,7 +20,7 @@ import OutpostWire
 /// ```
 ///
 /// Everything that decides anything is the deterministic client core (`OutpostClientCore`:
-/// ``ClientCore`` and one ``ServerCore`` per server), the same code the simulator runs. This
+/// `ClientCore` and one `ServerCore` per server), the same code the simulator runs. This
 /// actor adds what only a real app has: sockets, discovery over HTTP, the clock, async streams.
 /// Each server runs on its own executor, so one that hangs, refuses, floods or catches up on a
 /// huge backlog never delays another's sends, receives or startup.
@@ -35,8 +37,23 @@ public actor OutpostClient {
         /// The partition pool and durability of the store.
         public var store = Store.Options()
         /// How many events ``OutpostClient/events()`` holds for a subscriber that falls behind
-        /// before it drops the oldest (and says how many with ``OutpostEvent/Kind/eventsMissed(_:)``).
+        /// before it drops the oldest (and says how many with `OutpostEvent.Kind.eventsMissed(_:)`).
         public var eventBufferLimit = 1_024
+        /// Where Outpost logs: connections opened and ended (with the close code and the
+        /// reason), authentication, the backoff chosen, catch-up and gaps, refused sends with the
+        /// server's error code, storage errors, removals. Metadata: `server` (the server's id,
+        /// never its address), `connection`, `conversation`. Nothing below `.debug` carries a
+        /// token, a key, a payload or a server address. Default: label `outpost`, level `.info`,
+        /// through whatever `LoggingSystem` the app bootstrapped.
+        public var logger: Logger = {
+            var logger = Logger(label: "outpost")
+            logger.logLevel = .info
+            return logger
+        }()
+        /// Where the per-server counters and gauges go (`outpost_reconnects_total`,
+        /// `outpost_outbox_depth` …, each labelled `server`); `nil` for `MetricsSystem.factory`
+        /// as the app bootstrapped it when the client is made.
+        public var metrics: (any MetricsFactory)?
 
         /// Page sizes and how many sends may be in flight (``server``'s session settings).
         public var session: ServerSession.Configuration {
@@ -55,6 +72,8 @@ public actor OutpostClient {
     private var isForeground = true
     private var isReachable = true
     private let eventBroadcaster = Broadcaster<OutpostEvent>()
+    private let notificationBroadcaster = Broadcaster<MessageNotification>()
+    private var isLowPower = false
     /// Fired by a server whose conversations changed; rebuilds the live lists.
     private let conversationsChanged = Signal()
     private var listSubscribers: [Int: ListSubscriber] = [:]
@@ -69,22 +88,25 @@ public actor OutpostClient {
 
     /// Opens (or creates) the data directory with the master key from `keyProvider`, and loads
     /// every server in it. Nothing connects until ``start()``. A server whose partition cannot
-    /// be opened is listed as unavailable (``ServerInfo/availability``) and can be removed; it
+    /// be opened is listed as unavailable (`ServerInfo.availability`) and can be removed; it
     /// holds up no other.
     ///
-    /// - Throws: ``OutpostError`` with code ``OutpostError/Code/storage`` when the directory
+    /// - Throws: `OutpostError` with code `OutpostError.Code.storage` when the directory
     ///   cannot be opened (wrong key, corrupt header …); nothing is ever deleted to recover.
     public init(directory: String, keyProvider: some KeyProvider, configuration: Configuration = Configuration()) throws(OutpostError) {
         self.configuration = configuration
         var coreConfiguration = ClientCore.Configuration()
         coreConfiguration.server = configuration.server
+        coreConfiguration.logger = configuration.logger
+        coreConfiguration.metrics = configuration.metrics ?? MetricsSystem.factory
         coreConfiguration.store = configuration.store
         var seedSource = SystemRandomNumberGenerator()
         core = try ClientCore(directory: directory, keyProvider: keyProvider, configuration: coreConfiguration,
                               seed: seedSource.next())
         var loaded: [ServerID: ServerRunner] = [:]
         for serverCore in core.loadServers(now: configuration.clock.now()) {
-            loaded[serverCore.id] = Self.makeRunner(serverCore, configuration, eventBroadcaster, conversationsChanged)
+            loaded[serverCore.id] = Self.makeRunner(serverCore, configuration, eventBroadcaster, notificationBroadcaster,
+                                                    conversationsChanged)
         }
         runners = loaded
     }
@@ -105,6 +127,7 @@ public actor OutpostClient {
         for id in runners.keys.sorted() { await runners[id]?.stop(closeCode: 1001) }
         runners.removeAll()
         eventBroadcaster.finish()
+        notificationBroadcaster.finish()
         for (_, subscriber) in listSubscribers { subscriber.continuation.finish() }
         listSubscribers.removeAll()
         core.close()
@@ -116,15 +139,26 @@ public actor OutpostClient {
     /// partition with the credentials from the front end's passkey ceremony (all or nothing),
     /// and connects.
     ///
-    /// - Parameter address: what the user typed: `home.example`, `https://home.example`, or
-    ///   `http://127.0.0.1:8765` for a local server.
+    /// - Parameters:
+    ///   - address: what the user typed: `home.example`, `https://home.example`, or
+    ///     `http://127.0.0.1:8765` for a local server.
+    ///   - signIn: the session token (and user id) from the front end's passkey ceremony.
     /// - Returns: the new server's id.
     @discardableResult
     public func addServer(_ address: String, signIn: ServerSignIn) async throws(OutpostError) -> ServerID {
         try ensureOpen()
         let origin: ServerOrigin
         do { origin = try ServerOrigin(parsing: address) } catch { throw OutpostError(.invalidURL, "\(error)") }
-        let document = try await configuration.discovery.discover(origin)
+        let document: DiscoveryDocument
+        do {
+            document = try await configuration.discovery.discover(origin)
+        } catch {
+            configuration.logger.notice("discovery failed: the server was not added", metadata: ["error": "\(error.code)"])
+            configuration.logger.debug("discovery of \(origin) failed: \(error.message)")
+            throw error
+        }
+        configuration.logger.debug("discovered \(origin)", metadata: [
+            "document": "\(document.isPublished ? "published" : "absent")", "capabilities": "\(document.capabilities)"])
         return try await addServer(origin, document: document, signIn: signIn)
     }
 
@@ -139,10 +173,12 @@ public actor OutpostClient {
                                   version: document.version.isEmpty ? nil : document.version,
                                   documentAbsent: document.isPublished ? nil : true)
         let serverCore = try core.addServer(origin, config: config, signIn: signIn, now: configuration.clock.now())
-        let runner = Self.makeRunner(serverCore, configuration, eventBroadcaster, conversationsChanged)
+        let runner = Self.makeRunner(serverCore, configuration, eventBroadcaster, notificationBroadcaster, conversationsChanged)
         runners[id] = runner
+        configuration.logger.info("server added", metadata: ["server": "\(id)", "capabilities": "\(config.capabilities)"])
         eventBroadcaster.publish(OutpostEvent(server: id, kind: .serverAdded))
         scheduleListRefresh()
+        if isLowPower { await runner.handle(.lowPowerModeChanged(true)) }
         if started { await runner.handle(.start(foreground: isForeground, reachable: isReachable)) }
         return id
     }
@@ -188,15 +224,33 @@ public actor OutpostClient {
         }
     }
 
+    /// New messages from other people, one value per server and commit, grouped by
+    /// conversation, from now on: what a notification needs. Each message is reported once
+    /// (not again when redelivered or when a history page brings it again), never the user's
+    /// own. Keep a `NotificationDigest` to group what is not yet read across servers, and
+    /// put `ConversationNotification.target`'s identifier in the notification: a tap hands it
+    /// to ``notificationTarget(for:)``.
+    public func notifications() -> AsyncStream<MessageNotification> {
+        notificationBroadcaster.subscribe(bufferingNewest: configuration.eventBufferLimit) { $0 }
+    }
+
+    /// The server and conversation a tapped notification names, when the server is still
+    /// there; `nil` for an identifier that is not one of `NotificationTarget.identifier` or
+    /// names a server since removed.
+    public func notificationTarget(for identifier: String) -> NotificationTarget? {
+        guard let target = NotificationTarget(identifier: identifier), runners[target.server] != nil else { return nil }
+        return target
+    }
+
     /// Every event of every server, from now on. A consumer that falls behind by more than
     /// ``Configuration/eventBufferLimit`` events gets the newest ones and an
-    /// ``OutpostEvent/Kind/eventsMissed(_:)`` where it lost the others.
+    /// `OutpostEvent.Kind.eventsMissed(_:)` where it lost the others.
     public func events() -> AsyncStream<OutpostEvent> {
         eventBroadcaster.subscribe(bufferingNewest: configuration.eventBufferLimit,
                                    missed: MissedMarker(make: OutpostEvent.missed)) { $0 }
     }
 
-    /// Supplies a new session token after ``OutpostEvent/Kind/authFailed(reason:)`` (or after
+    /// Supplies a new session token after `OutpostEvent.Kind.authFailed(reason:)` (or after
     /// signing in again); the server reconnects with it.
     public func updateSessionToken(_ token: String, for id: ServerID) async throws(OutpostError) {
         try await runner(id).run { core, now in core.updateSessionToken(token, now: now) }
@@ -210,7 +264,10 @@ public actor OutpostClient {
     ///
     /// - Parameters:
     ///   - payload: the encrypted payload, at most 65,000 bytes (larger is refused with
-    ///     ``OutpostError/Code/payloadTooLarge``).
+    ///     `OutpostError.Code.payloadTooLarge`).
+    ///   - conversationID: the conversation on that server.
+    ///   - server: the server's id.
+    ///   - messageType: the `message_type` sent along (`text` by default).
     ///   - lifespan: how long the message may wait to be sent (default: 7 days; must be positive).
     @discardableResult
     public func send(
@@ -336,6 +393,28 @@ public actor OutpostClient {
         await broadcast(.appForegrounded)
     }
 
+    /// Low-power mode (RFC-0006 "Connection prioritization"), for when the battery or the
+    /// bandwidth is constrained: every connection stays open, and the heartbeat that checks
+    /// each one is sent every 75 seconds instead of every 30 (under the 90-second idle close
+    /// of Sovereign servers, so nothing is dropped). A dead link takes up to 85 seconds to
+    /// notice instead of 40.
+    public func setLowPowerMode(_ isOn: Bool) async {
+        guard isOn != isLowPower else { return }
+        isLowPower = isOn
+        for id in runners.keys.sorted() { await runners[id]?.handle(.lowPowerModeChanged(isOn)) }
+    }
+
+    /// A redacted snapshot of every server for a bug report (state, capabilities, gap
+    /// guarantee, outbox depth, open gaps, last error, partition size, schema version): no
+    /// address, name, token, key or message. Its `description` is the text to paste.
+    public func diagnostics() async -> ClientDiagnostics {
+        var servers = core.unavailableDiagnostics
+        for id in runners.keys.sorted() {
+            if let runner = runners[id] { servers.append(await runner.diagnostics()) }
+        }
+        return ClientDiagnostics(takenAt: configuration.clock.now(), servers: servers)
+    }
+
     /// The device lost its network.
     public func networkLost() async {
         isReachable = false
@@ -369,15 +448,19 @@ public actor OutpostClient {
     private func info(_ id: ServerID) async -> ServerInfo? {
         guard let runner = runners[id] else { return nil }
         let (status, config, origin) = await runner.description
-        return ServerInfo(id: id, origin: origin, availability: .available, name: config.name, capabilities: config.capabilities,
-                          connectionState: status.connectionState, gapGuarantee: status.gapGuarantee,
-                          pendingOutboxCount: status.pendingOutboxCount, hasDiscoveryDocument: config.documentAbsent != true)
+        var info = ServerInfo(id: id, origin: origin, availability: .available, name: config.name, capabilities: config.capabilities,
+                              connectionState: status.connectionState, gapGuarantee: status.gapGuarantee,
+                              pendingOutboxCount: status.pendingOutboxCount, hasDiscoveryDocument: config.documentAbsent != true)
+        info.lastError = status.lastError
+        info.consecutiveFailures = status.consecutiveFailures
+        info.nextRetryAt = status.nextRetryAt
+        return info
     }
 
-    private static func makeRunner(_ serverCore: ServerCore, _ configuration: Configuration,
-                                   _ events: Broadcaster<OutpostEvent>, _ conversationsChanged: Signal) -> ServerRunner {
+    private static func makeRunner(_ serverCore: ServerCore, _ configuration: Configuration, _ events: Broadcaster<OutpostEvent>,
+                                   _ notifications: Broadcaster<MessageNotification>, _ conversationsChanged: Signal) -> ServerRunner {
         ServerRunner(core: serverCore, transport: configuration.transport, clock: configuration.clock, events: events,
-                     conversationsChanged: conversationsChanged.fire)
+                     notifications: notifications, logger: configuration.logger, conversationsChanged: conversationsChanged.fire)
     }
 
     private func broadcast(_ input: ServerInput) async {

@@ -1,8 +1,9 @@
+import Logging
 import OutpostClientCore
 import OutpostStore
 import OutpostSync
 
-/// One server's ``ServerCore`` on its own serial executor, with the real things its outputs
+/// One server's `ServerCore` on its own serial executor, with the real things its outputs
 /// ask for: WebSocket connections, timers as tasks, events for the front end.
 ///
 /// Each server has its own runner, so one server's catch-up (its partition writes included)
@@ -14,6 +15,8 @@ actor ServerRunner {
     private let transport: any WebSocketTransport
     private let clock: any RuntimeClock
     private let events: Broadcaster<OutpostEvent>
+    private let notifications: Broadcaster<MessageNotification>
+    private let logger: Logger
     /// Called when the server's conversations changed (the live list is rebuilt).
     private let conversationsChanged: @Sendable () -> Void
     /// Attempts and open connections, by handle. A task runs each from connect to close.
@@ -29,15 +32,21 @@ actor ServerRunner {
     }
 
     init(core: ServerCore, transport: any WebSocketTransport, clock: any RuntimeClock, events: Broadcaster<OutpostEvent>,
+         notifications: Broadcaster<MessageNotification>, logger: Logger,
          conversationsChanged: @escaping @Sendable () -> Void) {
         self.core = core
         self.transport = transport
         self.clock = clock
         self.events = events
+        self.notifications = notifications
+        var logger = logger
+        logger[metadataKey: "server"] = "\(core.id)"
+        self.logger = logger
         self.conversationsChanged = conversationsChanged
     }
 
     var status: ServerStatus { core.status }
+    func diagnostics() -> ServerDiagnostics { core.diagnostics() }
     /// What the front end lists about the server.
     var description: (status: ServerStatus, config: ServerConfig, origin: ServerOrigin) { (core.status, core.config, core.origin) }
 
@@ -106,6 +115,8 @@ actor ServerRunner {
                 if timers[timer.kind]?.timer == timer { timers.removeValue(forKey: timer.kind)?.task.cancel() }
             case .event(let kind):
                 events.publish(OutpostEvent(server: core.id, kind: kind))
+            case .notify(let notification):
+                notifications.publish(notification)
             case .conversationsChanged:
                 conversationsChanged()
             }
@@ -114,12 +125,14 @@ actor ServerRunner {
 
     private func open(_ handle: ConnectionHandle, url: String) {
         let transport = self.transport
+        // The address only at `.debug`: an app's `.info` logs must not say which servers a user has.
+        logger.debug("opening a connection", metadata: ["connection": "\(handle)", "url": "\(url)"])
         let task = Task { [weak self] in
             let opened: any WebSocketConnection
             do {
                 opened = try await transport.connect(to: url)
             } catch {
-                await self?.closed(handle, code: nil)
+                await self?.failed(handle, Self.reason(for: error))
                 return
             }
             guard let self, await self.opened(handle, opened) else {
@@ -162,6 +175,23 @@ actor ServerRunner {
     private func closed(_ handle: ConnectionHandle, code: UInt16?) {
         guard connections.removeValue(forKey: handle) != nil else { return }
         self.handle(.connectionClosed(handle, code: code))
+    }
+
+    private func failed(_ handle: ConnectionHandle, _ reason: DisconnectReason) {
+        guard connections.removeValue(forKey: handle) != nil else { return }
+        self.handle(.connectionFailed(handle, reason: reason))
+    }
+
+    /// What the transport's error means for the user.
+    static func reason(for error: any Error) -> DisconnectReason {
+        guard let error = error as? OutpostError else {
+            return DisconnectReason(.transportError, message: "the connection could not be opened: \(error)")
+        }
+        switch error.code {
+        case .protocolViolation: return DisconnectReason(.protocolViolation, message: error.message)
+        case .timedOut: return DisconnectReason(.timeout, message: error.message)
+        default: return DisconnectReason(.transportError, message: error.message)
+        }
     }
 
     private func arm(_ timer: ServerTimer, at deadline: Timestamp) {

@@ -9,7 +9,7 @@ import OutpostWire
 
 /// The WebSocket transport over swift-nio: TLS for `wss` URLs, the `sovereign.v1` subprotocol,
 /// binary frames only, inbound messages up to 64 KiB and 1 KiB of headroom
-/// (``WireCodec/maxInboundEnvelopeBytes``) and a deadline on the whole connect (TCP, TLS and
+/// (`WireCodec.maxInboundEnvelopeBytes`) and a deadline on the whole connect (TCP, TLS and
 /// the HTTP upgrade).
 ///
 /// Plain `ws` is accepted for loopback hosts only (IP literals in `127.0.0.0/8`, `::1`,
@@ -23,7 +23,7 @@ public struct NIOWebSocketTransport: WebSocketTransport {
         /// here is raised to 1.2).
         public var tls: TLSConfiguration = .makeOutpostClientConfiguration()
         /// The largest inbound message; a larger one closes the connection (1009). The
-        /// protocol's limit and 1 KiB of headroom (``WireCodec/maxInboundEnvelopeBytes``).
+        /// protocol's limit and 1 KiB of headroom (`WireCodec.maxInboundEnvelopeBytes`).
         public var maxMessageBytes = WireCodec.maxInboundEnvelopeBytes
 
         public init() {}

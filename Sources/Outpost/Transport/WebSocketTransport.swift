@@ -8,8 +8,8 @@ public protocol WebSocketTransport: Sendable {
     /// Opens a WebSocket to `url`, asking for the subprotocol `sovereign.v1`, and returns once
     /// the handshake is complete and the server agreed to the subprotocol.
     ///
-    /// - Throws: ``OutpostError`` (``OutpostError/Code/connectionFailed``,
-    ///   ``OutpostError/Code/timedOut``, ``OutpostError/Code/insecureURL`` …) when no connection
+    /// - Throws: `OutpostError` (`OutpostError.Code.connectionFailed`,
+    ///   `OutpostError.Code.timedOut`, `OutpostError.Code.insecureURL` …) when no connection
     ///   could be opened.
     func connect(to url: String) async throws -> any WebSocketConnection
 }

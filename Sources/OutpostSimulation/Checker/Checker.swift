@@ -156,6 +156,18 @@ struct Checker {
         for (id, count) in slot.observed.stored.sorted(by: { $0.key < $1.key }) where count > 1 {
             violations.append("\(prefix): messagesStored named \(id) \(count) times")
         }
+        // Notifications: each new message from someone else exactly once, never the user's own.
+        for (id, count) in slot.observed.notified.sorted(by: { $0.key < $1.key }) {
+            if count > 1 { violations.append("\(prefix): notified \(id) \(count) times") }
+            if slot.server.message(id)?.senderID == Simulation.userID {
+                violations.append("\(prefix): notified the user's own message \(id)")
+            }
+        }
+        for id in slot.observed.arrivals where slot.observed.notified[id] == nil {
+            if let message = slot.server.message(id), message.senderID != Simulation.userID {
+                violations.append("\(prefix): \(id) was stored but never notified")
+            }
+        }
         let logins = slot.observed.shortLogins
         var start = logins.startIndex
         for end in logins.indices {

@@ -34,6 +34,11 @@ extension Simulation {
             // The OS lets a backgrounded app keep its sockets only briefly.
             queue.schedule(.osKillsSockets(generation: backgroundGeneration), at: now.adding(microseconds: Micros.seconds(10)))
             queue.schedule(.faultEnds(index), at: now.adding(microseconds: duration))
+        case .lowPower:
+            guard !isLowPower else { return }
+            isLowPower = true
+            for server in slots.indices { deliver(.lowPowerModeChanged(true), to: server) }
+            queue.schedule(.faultEnds(index), at: now.adding(microseconds: duration))
         case .unreachable:
             guard isReachable else { return }
             isReachable = false
@@ -128,6 +133,10 @@ extension Simulation {
             guard !isReachable else { return }
             isReachable = true
             for server in slots.indices { deliver(.reachabilityRestored, to: server) }
+        case .lowPower:
+            guard isLowPower else { return }
+            isLowPower = false
+            for server in slots.indices { deliver(.lowPowerModeChanged(false), to: server) }
         case .rateLimit:
             for server in targets(fault) { slots[server].server.setRateLimit(perSecond: 30, burst: 10) }
         case .latency:
@@ -178,7 +187,7 @@ extension Simulation {
             if client?.servers[index]?.status.connectionState == .authFailed {
                 queue.schedule(.renewToken(server: index), at: now.adding(microseconds: Micros.seconds(1)))
             }
-            deliver(.start(foreground: isForeground, reachable: isReachable), to: index)
+            startServer(index)
         }
     }
 }

@@ -21,6 +21,9 @@ public final class Simulation {
         public var tracePath: String?
         /// Keep per-server timelines for the HTML report.
         public var recordTimeline = false
+        /// Take the client's redacted diagnostics at the end (``SimulationResult/diagnostics``),
+        /// as a user would paste them into a bug report.
+        public var collectDiagnostics = false
 
         public init(seed: UInt64, workDirectory: String) {
             self.seed = seed
@@ -163,6 +166,8 @@ public final class Simulation {
         var stored: [String: Int] = [:]
         /// Message ids in the order `messagesStored` reported them.
         var arrivals: [String] = []
+        /// How many times each message id was in a notification.
+        var notified: [String: Int] = [:]
         /// Per conversation: how many arrivals there were when the user last marked it read.
         var readAt: [String: Int] = [:]
         /// Message ids reported set aside.
@@ -207,6 +212,8 @@ public final class Simulation {
     var nextLink: UInt64 = 0
     var isForeground = true
     var isReachable = true
+    /// Low-power mode, as the device set it (a `low_power` fault).
+    var isLowPower = false
     var backgroundGeneration: UInt64 = 0
     var healed = false
     var storageErrors: [String] = []
@@ -235,6 +242,8 @@ public final class Simulation {
         public var oversizedPushes = 0
         /// Upstream: times a late close of the client's own left its newer connection deaf.
         public var lateCloseDeafenings = 0
+        /// Heartbeats the client scheduled (fewer in low-power mode).
+        public var heartbeats = 0
     }
 
     /// Virtual connection ids of the user's other devices start here, far from network links.
@@ -331,9 +340,13 @@ public final class Simulation {
         stats.droppedPushes = slots.reduce(0) { $0 + $1.server.droppedPushes.count }
         trace.record(now, server: nil, "end", "violations=\(violations.count)")
         trace.close()
+        let diagnostics = options.collectDiagnostics ? client.map { process in
+            ClientDiagnostics(takenAt: now, servers: process.servers.compactMap { $0?.diagnostics() } + process.core.unavailableDiagnostics)
+        } : nil
         client?.core.close()
         return SimulationResult(scenario: scenario.name, seed: options.seed, violations: violations, traceHash: trace.hash,
-                                statistics: stats, simulatedSeconds: Double(now.microseconds) / 1_000_000, timeline: timeline)
+                                statistics: stats, simulatedSeconds: Double(now.microseconds) / 1_000_000, timeline: timeline,
+                                diagnostics: diagnostics)
     }
 
     private func serverIndex(of event: Event) -> Int {
@@ -497,7 +510,7 @@ public final class Simulation {
                 // The user sees the server listed as unavailable, with the reason, and removes it.
                 queue.schedule(.removeUnavailable(server: index), at: now.adding(microseconds: Micros.seconds(1)))
             }
-            deliver(.start(foreground: isForeground, reachable: isReachable), to: index)
+            startServer(index)
             if slots[index].removalRequested, !slots[index].removed { removeServer(index) }
         }
     }
@@ -526,6 +539,13 @@ public final class Simulation {
     private func relaunch() {
         guard client == nil else { return }
         launch()
+    }
+
+    /// Starts server `index`'s core in the app's state (low-power mode first: it is a setting
+    /// of the device, not of a connection).
+    func startServer(_ index: Int) {
+        if isLowPower { deliver(.lowPowerModeChanged(true), to: index) }
+        deliver(.start(foreground: isForeground, reachable: isReachable), to: index)
     }
 
     /// Hands one input to server `index`'s core and carries out what it returns.
@@ -567,11 +587,16 @@ public final class Simulation {
                 slots[index].lastDeliveryToServer[link] = at
                 queue.schedule(.deliverToServer(server: index, link: link, bytes: bytes), at: at)
             case .setTimer(let timer, let at):
+                if timer.kind == .session(.heartbeat) { stats.heartbeats += 1 }
                 queue.schedule(.clientTimer(server: index, process: process.incarnation, timer: timer), at: max(at, now))
             case .cancelTimer:
                 break  // a timer that fires anyway is ignored by the core
             case .event(let event):
                 observe(event, server: index)
+            case .notify(let notification):
+                for conversation in notification.conversations {
+                    for id in conversation.messageIDs { slots[index].observed.notified[id, default: 0] += 1 }
+                }
             case .conversationsChanged:
                 break
             }
@@ -737,7 +762,7 @@ public final class Simulation {
             slots[index].queued = []
             stats.serversReadded += 1
             trace.record(now, server: index, "readded")
-            deliver(.start(foreground: isForeground, reachable: isReachable), to: index)
+            startServer(index)
         } catch {
             // The user tries again a little later: after a relaunch when the app died adding it.
             trace.record(now, server: index, "addingFailed", error.code.description)
@@ -944,6 +969,8 @@ public struct SimulationResult: Sendable {
     public let statistics: Simulation.Statistics
     public let simulatedSeconds: Double
     public let timeline: Timeline
+    /// The client's diagnostics at the end, when ``Simulation/Options/collectDiagnostics`` asked.
+    public var diagnostics: ClientDiagnostics? = nil
 
     public var passed: Bool { violations.isEmpty }
 }

@@ -139,6 +139,10 @@ public struct Scenario: Codable, Hashable, Sendable {
         case background
         /// The device loses the network for a while.
         case unreachable
+        /// The device is in low-power mode for a while: the client stretches its heartbeat and
+        /// keeps every connection. (Not lifted by the heal: the checker then sees that nothing
+        /// needs it off.)
+        case lowPower = "low_power"
         /// The client process is killed and relaunched after `duration_seconds`.
         case kill
         /// The client process is killed at its `amount`-th storage write from now.

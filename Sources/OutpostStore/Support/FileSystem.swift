@@ -13,6 +13,12 @@ enum FileSystem {
         return stat(path, &info) == 0
     }
 
+    /// The size of the file at `path` in bytes; 0 when there is none.
+    static func size(of path: String) -> Int64 {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int64(info.st_size) : 0
+    }
+
     static func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR

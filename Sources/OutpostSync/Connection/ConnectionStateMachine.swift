@@ -13,6 +13,9 @@ struct ConnectionStateMachine {
         var connectTimeout: Int64 = Micros.seconds(10)
         var authTimeout: Int64 = Micros.seconds(10)
         var heartbeatInterval: Int64 = Micros.seconds(30)
+        /// The heartbeat in low-power mode: stretched, yet under the 90-second idle close of
+        /// PROTOCOL.md §9, so that every connection stays open.
+        var lowPowerHeartbeatInterval: Int64 = Micros.seconds(75)
         var pongTimeout: Int64 = Micros.seconds(10)
         /// Base delays of successive reconnect attempts; the last one is the cap.
         var backoffBaseDelays: [Int64] = [1, 2, 4, 8, 16, 30].map(Micros.seconds)
@@ -38,6 +41,8 @@ struct ConnectionStateMachine {
         /// The connection is gone: whatever was in flight goes back to the queue.
         case sessionLost
         case stateChanged(ConnectionState)
+        /// The connection (or the attempt to open one) ended, and why.
+        case connectionEnded(DisconnectReason)
         case authFailed(reason: String)
         /// Disconnected for good: the partition may now be deleted.
         case readyForRemoval
@@ -62,6 +67,8 @@ struct ConnectionStateMachine {
     private(set) var isForeground = true
     private(set) var isReachable = true
     private(set) var hasCredentials: Bool
+    /// Low-power mode: the heartbeat is stretched, no connection is dropped.
+    private(set) var isLowPower = false
     private var lastConnectionID: UInt64 = 0
 
     init(configuration: Configuration = Configuration(), hasCredentials: Bool) {
@@ -96,6 +103,10 @@ struct ConnectionStateMachine {
 
     private var mayConnect: Bool { isForeground && isReachable && hasCredentials }
 
+    private var heartbeatInterval: Int64 {
+        isLowPower ? configuration.lowPowerHeartbeatInterval : configuration.heartbeatInterval
+    }
+
     // MARK: Events
 
     /// The app asks this server to connect (launch, server added, user action).
@@ -114,9 +125,12 @@ struct ConnectionStateMachine {
                 .setTimer(.authTimeout, at: now.adding(configuration.authTimeout))]
     }
 
-    /// The transport closed or failed, with the WebSocket close code when there was one.
-    mutating func transportClosed(_ id: ConnectionID, code: UInt16?, now: Timestamp, random: inout SplitMix64) -> [Action] {
+    /// The transport closed or failed, with the WebSocket close code when there was one, and
+    /// the reason when more is known than the code (a transport error, a timeout …).
+    mutating func transportClosed(_ id: ConnectionID, code: UInt16?, reason: DisconnectReason? = nil, now: Timestamp,
+                                  random: inout SplitMix64) -> [Action] {
         guard id == currentConnection else { return [] }
+        let reason = reason ?? .closed(code: code)
         let wasConnected = establishedConnection != nil
         var actions: [Action] = [.cancelTimer(.connectTimeout), .cancelTimer(.authTimeout), .cancelTimer(.heartbeat),
                                  .cancelTimer(.pongTimeout)]
@@ -126,17 +140,18 @@ struct ConnectionStateMachine {
         }
         authenticatedAt = nil
         // Only the close codes that mean "this session is over" change what happens next.
-        switch code.map(SovereignCloseCode.init(rawValue:)) {
-        case .sessionExpired?:
-            return actions + failAuthentication("session expired (close 4004)")
-        case .accountDisabled?:
-            return actions + failAuthentication("account disabled (close 4005)")
-        case .authFailed?:
-            return actions + failAuthentication("authentication failed (close 4002)")
-        default:
-            state = .disconnected
-            return actions + [.stateChanged(.disconnected)] + scheduleReconnect(now: now, random: &random)
+        let rejection: String? = switch code.map(SovereignCloseCode.init(rawValue:)) {
+        case .sessionExpired?: "session expired (close 4004)"
+        case .accountDisabled?: "account disabled (close 4005)"
+        case .authFailed?: "authentication failed (close 4002)"
+        default: nil
         }
+        if let rejection {
+            return actions + [.connectionEnded(DisconnectReason(.authenticationFailed, closeCode: code, message: rejection))]
+                + failAuthentication(rejection)
+        }
+        state = .disconnected
+        return actions + [.connectionEnded(reason), .stateChanged(.disconnected)] + scheduleReconnect(now: now, random: &random)
     }
 
     mutating func authSucceeded(_ id: ConnectionID, now: Timestamp) -> [Action] {
@@ -144,22 +159,24 @@ struct ConnectionStateMachine {
         state = .connected(id, awaitingPong: false)
         authenticatedAt = now
         return [.cancelTimer(.authTimeout), .stateChanged(.connected), .sessionEstablished(id),
-                .setTimer(.heartbeat, at: now.adding(configuration.heartbeatInterval))]
+                .setTimer(.heartbeat, at: now.adding(heartbeatInterval))]
     }
 
     /// `AUTH_ERROR`, or a passkey challenge where a session was expected: the stored token no
     /// longer works. Retrying would loop, so the session waits for a new token.
     mutating func authRejected(_ id: ConnectionID, reason: String, now: Timestamp) -> [Action] {
         guard id == currentConnection, case .authenticating = state else { return [] }
-        return [.cancelTimer(.authTimeout), .closeTransport(id, code: 1000)] + failAuthentication(reason)
+        return [.cancelTimer(.authTimeout), .closeTransport(id, code: 1000),
+                .connectionEnded(DisconnectReason(.authenticationFailed, message: reason))] + failAuthentication(reason)
     }
 
     /// `AUTH_ERROR` for a fault of the server (9001–9003): the token may be fine. The client
     /// closes the socket itself (upstream keeps it open until its 10-second deadline) and tries
     /// again after the backoff.
-    mutating func authFailedTransiently(_ id: ConnectionID, now: Timestamp, random: inout SplitMix64) -> [Action] {
+    mutating func authFailedTransiently(_ id: ConnectionID, reason: String, now: Timestamp, random: inout SplitMix64) -> [Action] {
         guard id == currentConnection, case .authenticating = state else { return [] }
-        return [.closeTransport(id, code: 1000)] + transportClosed(id, code: nil, now: now, random: &random)
+        return [.closeTransport(id, code: 1000)]
+            + transportClosed(id, code: nil, reason: DisconnectReason(.serverError, message: reason), now: now, random: &random)
     }
 
     mutating func pongReceived(_ id: ConnectionID, now: Timestamp) -> [Action] {
@@ -167,19 +184,24 @@ struct ConnectionStateMachine {
         state = .connected(id, awaitingPong: false)
         // Authenticated and answering heartbeats: a healthy link, so the backoff starts over.
         backoffAttempt = 0
-        return [.cancelTimer(.pongTimeout), .setTimer(.heartbeat, at: now.adding(configuration.heartbeatInterval))]
+        return [.cancelTimer(.pongTimeout), .setTimer(.heartbeat, at: now.adding(heartbeatInterval))]
     }
 
     /// The server broke the protocol or a request timed out: drop the connection and reconnect.
-    mutating func connectionFailed(_ id: ConnectionID, now: Timestamp, random: inout SplitMix64) -> [Action] {
+    mutating func connectionFailed(_ id: ConnectionID, reason: DisconnectReason, now: Timestamp,
+                                   random: inout SplitMix64) -> [Action] {
         guard id == currentConnection else { return [] }
-        return [.closeTransport(id, code: 1002)] + transportClosed(id, code: nil, now: now, random: &random)
+        return [.closeTransport(id, code: 1002)] + transportClosed(id, code: nil, reason: reason, now: now, random: &random)
     }
 
     mutating func timerFired(_ timer: SessionTimer, now: Timestamp, random: inout SplitMix64) -> [Action] {
         switch (timer, state) {
-        case (.connectTimeout, .connecting(let id)), (.authTimeout, .authenticating(let id)):
-            return [.closeTransport(id, code: 1000)] + transportClosed(id, code: nil, now: now, random: &random)
+        case (.connectTimeout, .connecting(let id)):
+            let reason = DisconnectReason.timedOut("to the connection attempt within \(configuration.connectTimeout / 1_000_000) s")
+            return [.closeTransport(id, code: 1000)] + transportClosed(id, code: nil, reason: reason, now: now, random: &random)
+        case (.authTimeout, .authenticating(let id)):
+            let reason = DisconnectReason.timedOut("to authentication within \(configuration.authTimeout / 1_000_000) s")
+            return [.closeTransport(id, code: 1000)] + transportClosed(id, code: nil, reason: reason, now: now, random: &random)
         case (.reconnect, .disconnected):
             reconnectScheduledAt = nil
             return mayConnect ? connect(now: now) : []
@@ -188,7 +210,8 @@ struct ConnectionStateMachine {
             return [.sendPing(id), .setTimer(.pongTimeout, at: now.adding(configuration.pongTimeout))]
         case (.pongTimeout, .connected(let id, true)):
             // A silent link: no data, no close. Treat it as lost.
-            return [.closeTransport(id, code: 1001)] + transportClosed(id, code: nil, now: now, random: &random)
+            let reason = DisconnectReason.timedOut("to a heartbeat within \(configuration.pongTimeout / 1_000_000) s")
+            return [.closeTransport(id, code: 1001)] + transportClosed(id, code: nil, reason: reason, now: now, random: &random)
         default:
             // A timer that was cancelled after it had already been queued.
             return []
@@ -200,7 +223,18 @@ struct ConnectionStateMachine {
         guard case .connected(let id, _) = state, mayConnect else { return [] }
         authenticatedAt = nil
         return [.closeTransport(id, code: 1000), .cancelTimer(.heartbeat), .cancelTimer(.pongTimeout), .sessionLost,
+                .connectionEnded(DisconnectReason(.closedByClient, closeCode: 1000,
+                                                  message: "the client reconnected on purpose (asked to, or to log in again)")),
                 .stateChanged(.disconnected)] + connect(now: now)
+    }
+
+    /// Low-power mode on or off: the heartbeat interval changes from the next heartbeat on (at
+    /// once when one is armed); every connection stays.
+    mutating func lowPowerModeChanged(_ isOn: Bool, now: Timestamp) -> [Action] {
+        guard isOn != isLowPower else { return [] }
+        isLowPower = isOn
+        guard case .connected(_, false) = state, isForeground else { return [] }
+        return [.setTimer(.heartbeat, at: now.adding(heartbeatInterval))]
     }
 
     /// The app went to the background: timers stop (the OS may also kill the socket).

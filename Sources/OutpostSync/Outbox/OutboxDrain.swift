@@ -1,3 +1,4 @@
+import OrderedCollections
 import OutpostModel
 
 /// The in-memory side of one server's durable outbox, and its only authority: every item
@@ -39,11 +40,13 @@ struct OutboxDrain {
     }
 
     let configuration: Configuration
-    /// Queued and in-flight items in FIFO order.
-    private(set) var pending: [OutboxItem]
+    /// Queued and in-flight items in FIFO order (ascending queue position), by client message
+    /// id: every echo, error and command finds its item without a scan of the queue.
+    private var queue: OrderedDictionary<String, OutboxItem>
     /// The queue position the next new item takes.
     private(set) var nextQueuePosition: Int64
-    /// Request id → the attempt in flight under it.
+    /// Request id → the attempt in flight under it. Only looked up by key: the one walk over
+    /// it (``connectionLost()``) sorts the request ids first, so the hash order never shows.
     private var inFlight: [String: Attempt] = [:]
     /// After a transient server error: nothing is sent before this.
     private var pausedUntil: Timestamp?
@@ -52,14 +55,25 @@ struct OutboxDrain {
     init(configuration: Configuration = Configuration(), pending: [OutboxItem], nextQueuePosition: Int64) {
         self.configuration = configuration
         // After a relaunch nothing is in flight any more: every pending item is simply queued.
-        self.pending = pending.filter { $0.state == .queued || $0.state == .inFlight }
+        let items = pending.filter { $0.state == .queued || $0.state == .inFlight }
             .map { var item = $0; item.state = .queued; return item }
             .sorted { $0.queuePosition < $1.queuePosition }
-        self.nextQueuePosition = max(nextQueuePosition, (self.pending.last?.queuePosition ?? 0) + 1)
+        // The store keeps client message ids unique; should one still repeat, the earliest
+        // item keeps it, the one every lookup by that id found first.
+        queue = OrderedDictionary(items.lazy.map { ($0.clientMessageID, $0) }, uniquingKeysWith: { first, _ in first })
+        self.nextQueuePosition = max(nextQueuePosition, (queue.values.last?.queuePosition ?? 0) + 1)
         rate = SendRate(configuration: configuration)
     }
 
+    /// Queued and in-flight items in FIFO order.
+    ///
+    /// - Complexity: O(1): the array shares the queue's storage.
+    var pending: [OutboxItem] { queue.values.elements }
+
     var inFlightCount: Int { inFlight.count }
+
+    /// The queued or in-flight item with this client message id.
+    func item(_ clientMessageID: String) -> OutboxItem? { queue[clientMessageID] }
 
     func clientMessageID(forRequest requestID: String) -> String? { inFlight[requestID]?.clientMessageID }
 
@@ -69,14 +83,12 @@ struct OutboxDrain {
     mutating func enqueue(_ draft: OutboxDraft, now: Timestamp) throws(OutboxRefusal) -> (OutboxItem, [Action]) {
         guard draft.payload.count <= OutboxDraft.maxPayloadBytes else { throw .payloadTooLarge(draft.payload.count) }
         guard draft.lifespan > 0 else { throw .invalidLifespan }
-        guard !pending.contains(where: { $0.clientMessageID == draft.clientMessageID }) else {
-            throw .duplicateClientMessageID(draft.clientMessageID)
-        }
+        guard queue[draft.clientMessageID] == nil else { throw .duplicateClientMessageID(draft.clientMessageID) }
         let item = OutboxItem(queuePosition: nextQueuePosition, clientMessageID: draft.clientMessageID,
                               conversationID: draft.conversationID, messageType: draft.messageType, payload: draft.payload,
                               state: .queued, enqueuedAt: now, expiresAt: now.adding(draft.lifespan), updatedAt: now)
         nextQueuePosition += 1
-        pending.append(item)
+        queue[item.clientMessageID] = item
         return (item, [.persist(.enqueue(item))] + expiryTimer())
     }
 
@@ -89,9 +101,11 @@ struct OutboxDrain {
         queued.failure = nil
         queued.expiresAt = now.adding(lifespan)
         queued.updatedAt = now
-        pending.removeAll { $0.clientMessageID == item.clientMessageID }
-        pending.append(queued)
-        pending.sort { $0.queuePosition < $1.queuePosition }
+        queue.removeValue(forKey: item.clientMessageID)
+        queue[queued.clientMessageID] = queued
+        // Back to its place in the FIFO by queue position. A stable sort, as ever: the queue is in
+        // order but for the appended item, which the stdlib's run-merging sort merges in one pass.
+        queue.sort { $0.value.queuePosition < $1.value.queuePosition }
         return [.persist(.requeue(clientMessageID: item.clientMessageID, expiresAt: queued.expiresAt))] + expiryTimer()
     }
 
@@ -99,7 +113,7 @@ struct OutboxDrain {
     /// still in flight) may already be stored by the server: cancelling it would hide a
     /// delivered message, so that is refused.
     mutating func cancel(_ item: OutboxItem, now: Timestamp) throws(OutboxRefusal) -> [Action] {
-        let current = pending.first { $0.clientMessageID == item.clientMessageID } ?? item
+        let current = queue[item.clientMessageID] ?? item
         guard current.state != .inFlight else { throw .inFlight(item.clientMessageID) }
         switch current.state {
         case .queued, .expired:
@@ -109,7 +123,7 @@ struct OutboxDrain {
         case .sent, .cancelled, .inFlight:
             throw .notAllowed(current, "cancel")
         }
-        pending.removeAll { $0.clientMessageID == item.clientMessageID }
+        queue.removeValue(forKey: item.clientMessageID)
         return [.persist(.cancel(clientMessageID: item.clientMessageID))] + expiryTimer()
     }
 
@@ -117,13 +131,11 @@ struct OutboxDrain {
     /// that deduplicates by client message id keeps the first version).
     mutating func edit(_ item: OutboxItem, payload: [UInt8], now: Timestamp) throws(OutboxRefusal) -> [Action] {
         guard payload.count <= OutboxDraft.maxPayloadBytes else { throw .payloadTooLarge(payload.count) }
-        guard let index = pending.firstIndex(where: { $0.clientMessageID == item.clientMessageID }) else {
-            throw .notAllowed(item, "edit")
-        }
-        guard pending[index].state == .queued else { throw .inFlight(item.clientMessageID) }
-        guard pending[index].attempts == 0 else { throw .mayHaveBeenDelivered(item.clientMessageID) }
-        pending[index].payload = payload
-        pending[index].updatedAt = now
+        guard let index = queue.index(forKey: item.clientMessageID) else { throw .notAllowed(item, "edit") }
+        guard queue.values[index].state == .queued else { throw .inFlight(item.clientMessageID) }
+        guard queue.values[index].attempts == 0 else { throw .mayHaveBeenDelivered(item.clientMessageID) }
+        queue.values[index].payload = payload
+        queue.values[index].updatedAt = now
         return [.persist(.edit(clientMessageID: item.clientMessageID, payload: payload))]
     }
 
@@ -135,9 +147,9 @@ struct OutboxDrain {
         if let pausedUntil, now < pausedUntil { return actions + [.setTimer(.sendPause, at: pausedUntil)] }
         pausedUntil = nil
         rate.recover(now: now)
-        var busyConversations = Set(pending.filter { $0.state == .inFlight }.map(\.conversationID))
-        for index in pending.indices where inFlight.count < configuration.maxInFlight {
-            let item = pending[index]
+        var busyConversations = Set(queue.values.lazy.filter { $0.state == .inFlight }.map(\.conversationID))
+        for index in queue.values.indices where inFlight.count < configuration.maxInFlight {
+            let item = queue.values[index]
             guard item.state == .queued, !busyConversations.contains(item.conversationID) else {
                 busyConversations.insert(item.conversationID)
                 continue
@@ -148,12 +160,12 @@ struct OutboxDrain {
                 break
             }
             let requestID = nextRequestID()
-            pending[index].state = .inFlight
-            pending[index].attempts += 1
-            pending[index].lastRequestID = requestID
+            queue.values[index].state = .inFlight
+            queue.values[index].attempts += 1
+            queue.values[index].lastRequestID = requestID
             inFlight[requestID] = Attempt(clientMessageID: item.clientMessageID, sentAt: now)
             busyConversations.insert(item.conversationID)
-            actions += [.send(pending[index], requestID: requestID),
+            actions += [.send(queue.values[index], requestID: requestID),
                         .setTimer(.request(requestID), at: now.adding(configuration.requestTimeout))]
         }
         return actions
@@ -168,14 +180,12 @@ struct OutboxDrain {
         let matchedID: String?
         if let requestID, !requestID.isEmpty, let attempt = inFlight[requestID] {
             matchedID = attempt.clientMessageID
-        } else if let clientMessageID, !clientMessageID.isEmpty,
-                  pending.contains(where: { $0.clientMessageID == clientMessageID }) {
+        } else if let clientMessageID, !clientMessageID.isEmpty, queue[clientMessageID] != nil {
             matchedID = clientMessageID
         } else {
             matchedID = nil
         }
-        guard let matchedID, let index = pending.firstIndex(where: { $0.clientMessageID == matchedID }) else { return nil }
-        let item = pending.remove(at: index)
+        guard let matchedID, let item = queue.removeValue(forKey: matchedID) else { return nil }
         var actions: [Action] = []
         if let request = item.lastRequestID, inFlight.removeValue(forKey: request) != nil {
             actions.append(.cancelTimer(.request(request)))
@@ -188,23 +198,23 @@ struct OutboxDrain {
     /// `ERROR` carrying the request id of a send.
     mutating func errorReceived(requestID: String, code: Int32, message: String, now: Timestamp) -> [Action]? {
         guard let attempt = inFlight.removeValue(forKey: requestID),
-              let index = pending.firstIndex(where: { $0.clientMessageID == attempt.clientMessageID })
+              let index = queue.index(forKey: attempt.clientMessageID)
         else { return nil }
         let clientMessageID = attempt.clientMessageID
         var actions: [Action] = [.cancelTimer(.request(requestID))]
         switch SendErrorDisposition.classify(code) {
         case .rateLimited:
-            pending[index].state = .queued
+            queue.values[index].state = .queued
             rate.rejected(sentAt: attempt.sentAt, now: now)
             actions += [.persist(.returnToQueue(clientMessageID: clientMessageID)),
                         .setTimer(.sendPause, at: rate.nextTokenAt(now: now))]
         case .transient:
-            pending[index].state = .queued
+            queue.values[index].state = .queued
             let until = now.adding(configuration.transientErrorPause)
             pausedUntil = max(pausedUntil ?? until, until)
             actions += [.persist(.returnToQueue(clientMessageID: clientMessageID)), .setTimer(.sendPause, at: pausedUntil!)]
         case .permanent(let notAMember):
-            let item = pending.remove(at: index)
+            let item = queue.remove(at: index).value
             let reason = message.isEmpty ? "server error \(code)" : message
             actions.append(.persist(.markFailed(clientMessageID: clientMessageID, code: code, reason: reason)))
             if notAMember { actions.append(.persist(.markNotMember(conversationID: item.conversationID))) }
@@ -220,8 +230,8 @@ struct OutboxDrain {
         var actions: [Action] = []
         for (requestID, attempt) in inFlight.sorted(by: { $0.key < $1.key }) {
             actions.append(.cancelTimer(.request(requestID)))
-            if let index = pending.firstIndex(where: { $0.clientMessageID == attempt.clientMessageID }) {
-                pending[index].state = .queued
+            if let index = queue.index(forKey: attempt.clientMessageID) {
+                queue.values[index].state = .queued
                 actions.append(.persist(.returnToQueue(clientMessageID: attempt.clientMessageID)))
             }
         }
@@ -231,16 +241,16 @@ struct OutboxDrain {
 
     /// Queued items whose lifespan ran out leave the queue as expired: never sent silently.
     mutating func expire(now: Timestamp) -> [Action] {
-        let due = pending.filter { $0.state == .queued && $0.expiresAt <= now }
+        let due = queue.values.filter { $0.state == .queued && $0.expiresAt <= now }
         guard !due.isEmpty else { return [] }
-        pending.removeAll { $0.state == .queued && $0.expiresAt <= now }
+        queue.removeAll { $0.value.state == .queued && $0.value.expiresAt <= now }
         return [.persist(.expireOutbox)] + due.map { .notify(.outboxItemExpired(clientMessageID: $0.clientMessageID)) } + expiryTimer()
     }
 
     // MARK: Helpers
 
     private func expiryTimer() -> [Action] {
-        guard let earliest = pending.filter({ $0.state == .queued }).map(\.expiresAt).min() else {
+        guard let earliest = queue.values.lazy.filter({ $0.state == .queued }).map(\.expiresAt).min() else {
             return [.cancelTimer(.outboxExpiry)]
         }
         return [.setTimer(.outboxExpiry, at: earliest)]

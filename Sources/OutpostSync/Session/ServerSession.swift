@@ -79,12 +79,17 @@ public struct ServerSession: Sendable {
     public var pendingOutboxCount: Int { outbox.pending.count }
     /// Queued and in-flight items, in FIFO order.
     public var pendingOutbox: [OutboxItem] { outbox.pending }
+    /// When the item at the head of the outbox was queued.
+    public var oldestPendingEnqueuedAt: Timestamp? { outbox.pending.first?.enqueuedAt }
     /// The connection that is open or opening, if any.
     public var currentConnection: ConnectionID? { connection.currentConnection }
     public var sendsInFlight: Int { outbox.inFlightCount }
     public var isCaughtUp: Bool { catchUp.isCaughtUp }
     public var reconnectScheduledAt: Timestamp? { connection.reconnectScheduledAt }
     public var backoffAttempt: Int { connection.backoffAttempt }
+    /// The user's id on this server, once known.
+    public var userID: String? { ownUserID }
+    public var isLowPower: Bool { connection.isLowPower }
 
     // MARK: Events
 
@@ -97,6 +102,8 @@ public struct ServerSession: Sendable {
             return run(connection.transportOpened(id, now: now), now: now)
         case .transportClosed(let id, let code):
             return run(connection.transportClosed(id, code: code, now: now, random: &random), now: now)
+        case .transportFailed(let id, let reason):
+            return run(connection.transportClosed(id, code: nil, reason: reason, now: now, random: &random), now: now)
         case .received(let id, let bytes):
             guard id == connection.currentConnection else { return [] }
             return received(bytes, on: id, now: now)
@@ -119,6 +126,8 @@ public struct ServerSession: Sendable {
             return effects
         case .reconnectRequested:
             return run(connection.reconnectRequested(now: now), now: now)
+        case .lowPowerModeChanged(let isOn):
+            return run(connection.lowPowerModeChanged(isOn, now: now), now: now)
         case .fillGapsNow:
             guard connection.establishedConnection != nil else { return [] }
             return catchUpEffects(catchUp.fillNow(now: now), now: now)
@@ -142,7 +151,7 @@ public struct ServerSession: Sendable {
             (item, actions) = try outbox.enqueue(draft, now: now)
         case .retry(let stored, let lifespan):
             actions = try outbox.retry(stored, lifespan: lifespan, now: now)
-            item = outbox.pending.first { $0.clientMessageID == stored.clientMessageID } ?? stored
+            item = outbox.item(stored.clientMessageID) ?? stored
         case .cancel(let stored):
             actions = try outbox.cancel(stored, now: now)
             var cancelled = stored
@@ -151,11 +160,11 @@ public struct ServerSession: Sendable {
             item = cancelled
         case .edit(let stored, let payload):
             actions = try outbox.edit(stored, payload: payload, now: now)
-            item = outbox.pending.first { $0.clientMessageID == stored.clientMessageID } ?? stored
+            item = outbox.item(stored.clientMessageID) ?? stored
         }
         let effects = outboxEffects(actions, now: now) + drain(now: now)
         // Drained at once when connected: report the item as it is now.
-        return (outbox.pending.first { $0.clientMessageID == item.clientMessageID } ?? item, effects)
+        return (outbox.item(item.clientMessageID) ?? item, effects)
     }
 
     // MARK: Inbound frames
@@ -183,7 +192,7 @@ public struct ServerSession: Sendable {
             case .rejected:
                 return run(connection.authRejected(id, reason: reason, now: now), now: now)
             case .transient:
-                return run(connection.authFailedTransiently(id, now: now, random: &random), now: now)
+                return run(connection.authFailedTransiently(id, reason: reason, now: now, random: &random), now: now)
             }
         case .authChallenge:
             guard connection.connectionState == .authenticating else { return forward(envelope) }
@@ -289,7 +298,8 @@ public struct ServerSession: Sendable {
         let store: [SessionEffect] = messages.isEmpty ? [] : [.persist(.storeInbound(messages))]
         let acks = acknowledgements(acknowledged, on: id)
         let progress = catchUpEffects(catchUp.pageReceived(positions, hasMore: hasMore, now: now), now: now)
-        return [.cancelTimer(.request(requestID))] + store + acks + setAside + progress + own + drain(now: now)
+        return [.cancelTimer(.request(requestID))] + store + acks + setAside
+            + [.notify(.historyPageReceived(entries: entries.count, hasMore: hasMore))] + progress + own + drain(now: now)
     }
 
     /// A frame that does not decode: what can be read of it is used (a message's id to
@@ -354,7 +364,8 @@ public struct ServerSession: Sendable {
             guard let id = connection.establishedConnection,
                   requestID == historyRequestID || outbox.clientMessageID(forRequest: requestID) != nil
             else { return [] }
-            return run(connection.connectionFailed(id, now: now, random: &random), now: now)
+            let reason = DisconnectReason.timedOut("to request \(requestID) within \(configuration.outbox.requestTimeout / 1_000_000) s")
+            return run(connection.connectionFailed(id, reason: reason, now: now, random: &random), now: now)
         case .sendPause:
             return drain(now: now)
         case .outboxExpiry:
@@ -393,6 +404,8 @@ public struct ServerSession: Sendable {
                 effects += outboxEffects(outbox.connectionLost(), now: now)
             case .stateChanged(let state):
                 effects.append(.notify(.connectionStateChanged(state)))
+            case .connectionEnded(let reason):
+                effects.append(.notify(.disconnected(reason)))
             case .authFailed(let reason):
                 sessionToken = nil
                 effects.append(.notify(.authFailed(reason: reason)))

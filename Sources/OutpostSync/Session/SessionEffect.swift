@@ -23,6 +23,8 @@ public enum SessionEffect: Hashable, Sendable {
 /// News for the front end.
 public enum SessionNotification: Hashable, Sendable {
     case connectionStateChanged(ConnectionState)
+    /// The connection (or an attempt to open one) ended, and why.
+    case disconnected(DisconnectReason)
     /// The session token no longer works; supply a new one to reconnect.
     case authFailed(reason: String)
     case outboxItemSent(clientMessageID: String, serverMessageID: String)
@@ -38,6 +40,8 @@ public enum SessionNotification: Hashable, Sendable {
     /// Catch-up after this authentication is complete (or, on a legacy server, the pending push
     /// was requested: there is no gap guarantee).
     case caughtUp
+    /// A history page arrived with this many entries; `hasMore` when another follows.
+    case historyPageReceived(entries: Int, hasMore: Bool)
     /// A frame for the front end itself (passkey challenges, key package responses, …).
     case frame(type: Int, requestID: String, payload: [UInt8])
     /// The session is closed for good; the partition may be deleted.

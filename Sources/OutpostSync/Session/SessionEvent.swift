@@ -8,6 +8,9 @@ public enum SessionEvent: Hashable, Sendable {
     case transportOpened(ConnectionID)
     /// The transport closed or failed; `code` is the WebSocket close code when there was one.
     case transportClosed(ConnectionID, code: UInt16?)
+    /// The transport could not be opened, or broke, for a reason known better than a close code
+    /// (a refused connection, a TLS failure, no WebSocket upgrade …).
+    case transportFailed(ConnectionID, reason: DisconnectReason)
     /// One binary WebSocket message.
     case received(ConnectionID, [UInt8])
     case timerFired(SessionTimer)
@@ -25,4 +28,6 @@ public enum SessionEvent: Hashable, Sendable {
     /// Close the authenticated connection and connect again at once (the client core logs in
     /// again when an old connection's late close may have deregistered this one).
     case reconnectRequested
+    /// Low-power mode on or off: the heartbeat is stretched while it is on; every connection stays.
+    case lowPowerModeChanged(Bool)
 }
