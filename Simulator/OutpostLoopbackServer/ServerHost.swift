@@ -233,7 +233,12 @@ public actor ServerHost {
 
     /// The HTTP fault controls of `outpost-sim serve`: `/control/<action>?<query>`.
     public func control(_ action: String, _ query: [String: String]) async -> (status: HTTPResponseStatus, body: String) {
-        let seconds = Double(query["seconds"] ?? "30") ?? 30
+        // A clock may step either way; every other duration lasts from now on. Thirty days at
+        // most, as in a scenario file: beyond that (or `inf`, `nan`, text) the request is refused.
+        let range = action == "clock-step" ? -2_592_000.0...2_592_000.0 : 0.0...2_592_000.0
+        guard let seconds = Self.number(query["seconds"], default: 30, in: range) else {
+            return (.badRequest, "seconds must be a number in \(range.lowerBound)...\(range.upperBound), not \(query["seconds"] ?? "")\n")
+        }
         switch action {
         case "token":
             return (.ok, issueToken(for: query["user"] ?? "me") + "\n")
@@ -270,12 +275,23 @@ public actor ServerHost {
             server.stepClock(by: Int64(seconds * 1_000_000))
             return (.ok, "clock stepped by \(seconds) s\n")
         case "rate-limit":
-            server.setRateLimit(perSecond: Double(query["per_second"] ?? "30") ?? 30, burst: Double(query["burst"] ?? "10") ?? 10)
+            guard let perSecond = Self.number(query["per_second"], default: 30, in: 0.001...1_000_000),
+                  let burst = Self.number(query["burst"], default: 10, in: 1...1_000_000) else {
+                return (.badRequest, "per_second must be in 0.001...1000000 and burst in 1...1000000\n")
+            }
+            server.setRateLimit(perSecond: perSecond, burst: burst)
             return (.ok, "rate limit set\n")
         case "state":
             return (.ok, "{\"connections\": \(connections.count), \"messages\": \(server.messages.count), \"down\": \(isDown), \"silent\": \(isSilent)}\n")
         default:
             return (.notFound, "unknown control \(action)\n")
         }
+    }
+
+    /// `text` as a number in `range`, `fallback` when absent; `nil` for anything else.
+    private static func number(_ text: String?, default fallback: Double, in range: ClosedRange<Double>) -> Double? {
+        guard let text else { return fallback }
+        guard let value = Double(text), value.isFinite, range.contains(value) else { return nil }
+        return value
     }
 }

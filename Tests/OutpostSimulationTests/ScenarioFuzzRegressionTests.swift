@@ -36,11 +36,44 @@ struct ScenarioFuzzRegressionTests {
         (#"{"at_seconds":60,"kind":"latency","amount":1e16,"duration_seconds":10}"#, "$.faults[0].amount"),
         (#"{"at_seconds":10,"kind":"latency","amount":-1}"#, "$.faults[0].amount"),
         (#"{"at_seconds":10,"kind":"reset","servers":[2]}"#, "server 2 does not exist"),
+        // Counts the run could never finish, or that overflowed: 2^62 flaps trapped doubling the
+        // count; a burst of 10^12 and 10^9 redeliveries never ended.
+        (#"{"at_seconds":10,"kind":"flap","count":4611686018427387904}"#, "$.faults[0].count"),
+        (#"{"at_seconds":10,"kind":"flap","count":20000}"#, "$.faults[0].count"),
+        (#"{"at_seconds":10,"kind":"burst","amount":1000000000000}"#, "$.faults[0].amount"),
+        (#"{"at_seconds":10,"kind":"redeliver","amount":1000000000}"#, "$.faults[0].amount"),
+        // A negative amount was taken as 1 without a word.
+        (#"{"at_seconds":10,"kind":"kill_at_write","amount":-5}"#, "$.faults[0].amount"),
+        (#"{"at_seconds":10,"kind":"storage_failure","amount":0}"#, "$.faults[0].amount"),
+        // Past Int64: the decoder's "not valid JSON" named no field.
+        (#"{"at_seconds":10,"kind":"burst","amount":100000000000000000000}"#, "$.faults[0].amount"),
     ])
     func aFaultTheEngineCannotRepresentIsRefusedWhenLoading(fault: String, expected: String) {
         #expect { try Scenario.load(from: Self.scenario(fault: fault)) } throws: { error in
             String(describing: error).contains(expected)
         }
+    }
+
+    /// Rates that passed the schema: 10^300 messages an hour put every post at the same instant
+    /// (virtual time stood still); 10^-300 trapped converting an endless wait to microseconds.
+    @Test(arguments: [("peer_messages_per_hour", "1e300", "$.workload.peer_messages_per_hour"),
+                      ("user_messages_per_hour", "1e300", "$.workload.user_messages_per_hour")])
+    func aRateTheEngineCannotRunIsRefused(field: String, value: String, expected: String) {
+        let data = String(decoding: Self.scenario(fault: #"{"at_seconds":10,"kind":"reset"}"#), as: UTF8.self)
+            .replacingOccurrences(of: #""\#(field)":60"#, with: #""\#(field)":\#(value)"#)
+        #expect { try Scenario.load(from: Data(data.utf8)) } throws: { error in
+            String(describing: error).contains(expected)
+        }
+    }
+
+    @Test func aVanishinglySmallRateRunsAndPostsNothing() throws {
+        let data = String(decoding: Self.scenario(fault: #"{"at_seconds":10,"kind":"reset"}"#), as: UTF8.self)
+            .replacingOccurrences(of: #""user_messages_per_hour":60"#, with: #""user_messages_per_hour":1e-300"#)
+        let scenario = try Scenario.load(from: Data(data.utf8))
+        let directory = NSTemporaryDirectory() + "outpost-fuzz-regression-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = Simulation(scenario: scenario, options: Simulation.Options(seed: 1, workDirectory: directory)).run()
+        #expect(result.statistics.messagesQueued == 0)
     }
 
     @Test func faultsWithinTheScenarioStillLoad() throws {

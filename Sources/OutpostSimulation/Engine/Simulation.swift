@@ -873,8 +873,13 @@ public final class Simulation {
 
     func exponentialDelay(perHour rate: Double) -> Int64 {
         let unit = max(workloadRandom.nextDouble(in: 0...1), 1e-9)
-        return Int64(-log(unit) * 3600 / rate * 1_000_000)
+        // A rate so small that the next event would come after any scenario ends (and after
+        // what an Int64 of microseconds holds): a century away is never.
+        return Int64(min(-log(unit) * 3600 / rate * 1_000_000, Self.never))
     }
+
+    /// A hundred years, in microseconds: later than any scenario ends.
+    static let never = 100 * 365 * 24 * 3600 * 1_000_000.0
 
     private func schedulePeerPosts() {
         guard scenario.workload.peerMessagesPerHour > 0 else { return }

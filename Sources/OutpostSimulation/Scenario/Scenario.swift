@@ -228,12 +228,27 @@ public struct Scenario: Codable, Hashable, Sendable {
             for server in fault.servers ?? [] where server >= servers.count {
                 problems.append("\(path).servers: server \(server) does not exist (servers.count is \(servers.count))")
             }
+            if fault.kind == .flap, let count = fault.count, count > 10_000 {
+                problems.append("\(path).count: \(count) flaps is more than 10000")
+            }
             if let amount = fault.amount {
                 switch fault.kind {
                 case .clockStep where amount.magnitude > UInt64(Self.longestSeconds):
                     problems.append("\(path).amount: a clock step of \(amount) s is larger than \(Self.longestSeconds) s")
                 case .latency where !(0...60_000).contains(amount):
                     problems.append("\(path).amount: a latency of \(amount) ms is outside 0...60000 (as network.latency_ms)")
+                case .burst, .poison, .largePosts, .redeliver, .killAtWrite, .storageFailure:
+                    // Counts of messages, redeliveries or writes: at least one, and few enough that
+                    // the run ends (a burst of 10^12 would never finish).
+                    let limit: Int64 = switch fault.kind {
+                    case .redeliver: 100
+                    case .largePosts: 1_000
+                    case .killAtWrite, .storageFailure: 1_000_000
+                    default: 100_000
+                    }
+                    if !(1...limit).contains(amount) {
+                        problems.append("\(path).amount: \(amount) is outside 1...\(limit) for \(fault.kind.rawValue)")
+                    }
                 default:
                     break
                 }
