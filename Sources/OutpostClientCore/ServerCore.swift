@@ -185,7 +185,6 @@ public struct ServerCore: Sendable {
         case .connectionClosed(let handle, let code):
             return ended(handle, now: now) { .transportClosed($0, code: code) }
         case .connectionFailed(let handle, let reason):
-            telemetry.logger.debug("connection failed", metadata: ["connection": "\(handle)", "detail": "\(reason.message)"])
             return ended(handle, now: now) { .transportFailed($0, reason: reason) }
         case .received(let handle, let bytes):
             guard let connection = current(handle) else { return [] }

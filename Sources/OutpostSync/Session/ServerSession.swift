@@ -89,7 +89,6 @@ public struct ServerSession: Sendable {
     public var backoffAttempt: Int { connection.backoffAttempt }
     /// The user's id on this server, once known.
     public var userID: String? { ownUserID }
-    public var isLowPower: Bool { connection.isLowPower }
 
     // MARK: Events
 
