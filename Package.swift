@@ -17,6 +17,8 @@ let package = Package(
         .library(name: "OutpostClientCore", targets: ["OutpostClientCore"]),
         .library(name: "OutpostJSONSchema", targets: ["OutpostJSONSchema"]),
         .library(name: "OutpostSimulation", targets: ["OutpostSimulation"]),
+        // For an app's test targets: the app's client in a simulated world with virtual time.
+        .library(name: "OutpostTesting", targets: ["OutpostTesting"]),
         .executable(name: "outpost-sim", targets: ["outpost-sim"]),
         .executable(name: "outpost-bench", targets: ["outpost-bench"]),
         .executable(name: "outpost-chat", targets: ["outpost-chat"]),
@@ -101,6 +103,13 @@ let package = Package(
                            .product(name: "HeapModule", package: "swift-collections")]
         ),
 
+        // For an app's own tests: the `OutpostClientProtocol` surface over the client core in a
+        // simulated world (servers, network, app lifecycle, faults, the checker), virtual time.
+        .target(
+            name: "OutpostTesting",
+            dependencies: ["OutpostClientCore", "OutpostSimulation", "OutpostStore", "OutpostSync"]
+        ),
+
         // Layer 6: the runtime front ends link: an actor over the client core, one actor per
         // server, the swift-nio WebSocket transport (TLS, sovereign.v1), discovery, real
         // clocks, async streams.
@@ -166,11 +175,22 @@ let package = Package(
             path: "Benchmarks/outpost-bench"
         ),
 
-        // An example front end: a terminal chat that links `Outpost` as an app would.
+        // An example front end: a terminal chat that links `Outpost` as an app would. Its logic
+        // (`ChatKit`) speaks to `OutpostClientProtocol`, so its tests run it in a simulated world.
+        .target(
+            name: "OutpostChatKit",
+            dependencies: ["OutpostClientCore"],
+            path: "Examples/outpost-chat/ChatKit"
+        ),
         .executableTarget(
             name: "outpost-chat",
-            dependencies: ["Outpost"],
-            path: "Examples/outpost-chat"
+            dependencies: ["Outpost", "OutpostChatKit"],
+            path: "Examples/outpost-chat/App"
+        ),
+        .testTarget(
+            name: "OutpostChatTests",
+            dependencies: ["OutpostChatKit", "OutpostTesting"],
+            path: "Examples/outpost-chat/Tests"
         ),
 
         .testTarget(
@@ -204,6 +224,10 @@ let package = Package(
         .testTarget(
             name: "OutpostSimulationTests",
             dependencies: ["OutpostClientCore", "OutpostSimulation", "OutpostSync", "OutpostStore"]
+        ),
+        .testTarget(
+            name: "OutpostTestingTests",
+            dependencies: ["OutpostTesting"]
         ),
         .testTarget(
             name: "OutpostJSONSchemaTests",

@@ -143,6 +143,18 @@ public struct ServerCore: Sendable {
                      isLowPower: isLowPower)
     }
 
+    /// The server as the front end lists it.
+    public var info: ServerInfo {
+        let status = self.status
+        var info = ServerInfo(id: id, origin: origin, availability: .available, name: config.name, capabilities: config.capabilities,
+                              connectionState: status.connectionState, gapGuarantee: status.gapGuarantee,
+                              pendingOutboxCount: status.pendingOutboxCount, hasDiscoveryDocument: config.documentAbsent != true)
+        info.lastError = status.lastError
+        info.consecutiveFailures = status.consecutiveFailures
+        info.nextRetryAt = status.nextRetryAt
+        return info
+    }
+
     /// A redacted snapshot for a bug report (see ``ClientDiagnostics``).
     public func diagnostics() -> ServerDiagnostics {
         let status = self.status

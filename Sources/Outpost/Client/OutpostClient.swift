@@ -24,7 +24,7 @@ import OutpostWire
 /// actor adds what only a real app has: sockets, discovery over HTTP, the clock, async streams.
 /// Each server runs on its own executor, so one that hangs, refuses, floods or catches up on a
 /// huge backlog never delays another's sends, receives or startup.
-public actor OutpostClient {
+public actor OutpostClient: OutpostClientProtocol {
     public struct Configuration: Sendable {
         /// How connections are opened (swift-nio by default; an Apple front end may plug in its own).
         public var transport: any WebSocketTransport = NIOWebSocketTransport()
@@ -446,15 +446,7 @@ public actor OutpostClient {
     }
 
     private func info(_ id: ServerID) async -> ServerInfo? {
-        guard let runner = runners[id] else { return nil }
-        let (status, config, origin) = await runner.description
-        var info = ServerInfo(id: id, origin: origin, availability: .available, name: config.name, capabilities: config.capabilities,
-                              connectionState: status.connectionState, gapGuarantee: status.gapGuarantee,
-                              pendingOutboxCount: status.pendingOutboxCount, hasDiscoveryDocument: config.documentAbsent != true)
-        info.lastError = status.lastError
-        info.consecutiveFailures = status.consecutiveFailures
-        info.nextRetryAt = status.nextRetryAt
-        return info
+        await runners[id]?.info
     }
 
     private static func makeRunner(_ serverCore: ServerCore, _ configuration: Configuration, _ events: Broadcaster<OutpostEvent>,

@@ -48,7 +48,7 @@ actor ServerRunner {
     var status: ServerStatus { core.status }
     func diagnostics() -> ServerDiagnostics { core.diagnostics() }
     /// What the front end lists about the server.
-    var description: (status: ServerStatus, config: ServerConfig, origin: ServerOrigin) { (core.status, core.config, core.origin) }
+    var info: ServerInfo { core.info }
 
     /// The server's connection state now, then every change. Subscribed on this executor,
     /// where the server's events are published, so no change falls between the two.

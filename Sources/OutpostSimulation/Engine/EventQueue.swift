@@ -33,6 +33,21 @@ struct EventQueue<Event> {
         nextSequence += 1
     }
 
+    /// Whether any scheduled event satisfies `predicate` (the heap's order does not matter).
+    func contains(where predicate: (Event) -> Bool) -> Bool {
+        heap.unordered.contains { predicate($0.event) }
+    }
+
+    /// The earliest scheduled event that satisfies `predicate`.
+    func first(where predicate: (Event) -> Bool) -> Event? {
+        heap.unordered.filter { predicate($0.event) }.min()?.event
+    }
+
+    /// Drops every scheduled event that satisfies `predicate`.
+    mutating func removeAll(where predicate: (Event) -> Bool) {
+        heap = Heap(heap.unordered.filter { !predicate($0.event) })
+    }
+
     /// Removes and returns the earliest event.
     mutating func pop() -> (time: Timestamp, event: Event)? {
         heap.popMin().map { ($0.time, $0.event) }

@@ -28,24 +28,15 @@ extension Simulation {
             flap(index, remaining: 2 * max(fault.count ?? 3, 1))
         case .background:
             guard isForeground else { return }
-            isForeground = false
-            backgroundGeneration += 1
-            for server in slots.indices { deliver(.appBackgrounded, to: server) }
-            // The OS lets a backgrounded app keep its sockets only briefly.
-            queue.schedule(.osKillsSockets(generation: backgroundGeneration), at: now.adding(microseconds: Micros.seconds(10)))
+            enterBackground()
             queue.schedule(.faultEnds(index), at: now.adding(microseconds: duration))
         case .lowPower:
             guard !isLowPower else { return }
-            isLowPower = true
-            for server in slots.indices { deliver(.lowPowerModeChanged(true), to: server) }
+            setLowPower(true)
             queue.schedule(.faultEnds(index), at: now.adding(microseconds: duration))
         case .unreachable:
             guard isReachable else { return }
-            isReachable = false
-            for server in slots.indices {
-                deliver(.reachabilityLost, to: server)
-                resetLinks(of: server, notifyClient: true)
-            }
+            loseNetwork()
             queue.schedule(.faultEnds(index), at: now.adding(microseconds: duration))
         case .kill:
             kill()
@@ -127,16 +118,13 @@ extension Simulation {
             }
         case .background:
             guard !isForeground else { return }
-            isForeground = true
-            for server in slots.indices { deliver(.appForegrounded, to: server) }
+            enterForeground()
         case .unreachable:
             guard !isReachable else { return }
-            isReachable = true
-            for server in slots.indices { deliver(.reachabilityRestored, to: server) }
+            restoreNetwork()
         case .lowPower:
             guard isLowPower else { return }
-            isLowPower = false
-            for server in slots.indices { deliver(.lowPowerModeChanged(false), to: server) }
+            setLowPower(false)
         case .rateLimit:
             for server in targets(fault) { slots[server].server.setRateLimit(perSecond: 30, burst: 10) }
         case .latency:
@@ -147,6 +135,48 @@ extension Simulation {
             break
         }
         trace.record(now, server: nil, "faultEnds", fault.kind.rawValue)
+    }
+
+    // MARK: The device
+
+    /// The app goes to the background: the OS lets it keep its sockets only briefly.
+    func enterBackground() {
+        guard isForeground else { return }
+        isForeground = false
+        backgroundGeneration += 1
+        for server in slots.indices { deliver(.appBackgrounded, to: server) }
+        queue.schedule(.osKillsSockets(generation: backgroundGeneration), at: now.adding(microseconds: Micros.seconds(10)))
+    }
+
+    /// The app is in the foreground again.
+    func enterForeground() {
+        guard !isForeground else { return }
+        isForeground = true
+        for server in slots.indices { deliver(.appForegrounded, to: server) }
+    }
+
+    /// The device loses its network: every connection resets.
+    func loseNetwork() {
+        guard isReachable else { return }
+        isReachable = false
+        for server in slots.indices {
+            deliver(.reachabilityLost, to: server)
+            resetLinks(of: server, notifyClient: true)
+        }
+    }
+
+    /// The device has a network again.
+    func restoreNetwork() {
+        guard !isReachable else { return }
+        isReachable = true
+        for server in slots.indices { deliver(.reachabilityRestored, to: server) }
+    }
+
+    /// The device turns low-power mode on or off.
+    func setLowPower(_ isOn: Bool) {
+        guard isOn != isLowPower else { return }
+        isLowPower = isOn
+        for server in slots.indices { deliver(.lowPowerModeChanged(isOn), to: server) }
     }
 
     func flap(_ index: Int, remaining: Int) {
@@ -175,14 +205,8 @@ extension Simulation {
         }
         client?.core.store.faultInjector = nil
         if client == nil { launch() }
-        if !isForeground {
-            isForeground = true
-            for index in slots.indices { deliver(.appForegrounded, to: index) }
-        }
-        if !isReachable {
-            isReachable = true
-            for index in slots.indices { deliver(.reachabilityRestored, to: index) }
-        }
+        enterForeground()
+        restoreNetwork()
         for index in slots.indices {
             if client?.servers[index]?.status.connectionState == .authFailed {
                 queue.schedule(.renewToken(server: index), at: now.adding(microseconds: Micros.seconds(1)))

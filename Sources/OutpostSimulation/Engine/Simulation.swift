@@ -199,7 +199,7 @@ public final class Simulation {
     let scenario: Scenario
     let options: Options
     let dataDirectory: String
-    private(set) var now = Timestamp.zero
+    var now = Timestamp.zero
     var queue = EventQueue<Event>()
     var slots: [ServerSlot] = []
     var client: ClientProcess?
@@ -219,6 +219,9 @@ public final class Simulation {
     var storageErrors: [String] = []
     var stats = Statistics()
     let masterKey: [UInt8]
+    /// Where a front end running inside the simulation hears what the client core tells it
+    /// (`OutpostTesting`); `nil` in a scenario run.
+    public var frontEnd: FrontEndHooks?
 
     public struct Statistics: Hashable, Sendable {
         public var events = 0
@@ -327,17 +330,8 @@ public final class Simulation {
         scheduleDevices()
         queue.schedule(.heal, at: .seconds(scenario.durationSeconds))
         queue.schedule(.end, at: .seconds(scenario.durationSeconds + scenario.livenessSeconds))
-        while let (time, event) = queue.pop() {
-            now = time
-            stats.events += 1
-            trace.mix(time, event.kindCode, serverIndex(of: event))
-            if case .end = event { break }
-            dispatch(event)
-        }
-        var checker = Checker(simulation: self)
-        let violations = checker.check()
-        stats.serverLosses = checker.serverLosses
-        stats.droppedPushes = slots.reduce(0) { $0 + $1.server.droppedPushes.count }
+        while processNextEvent() {}
+        let violations = check()
         trace.record(now, server: nil, "end", "violations=\(violations.count)")
         trace.close()
         let diagnostics = options.collectDiagnostics ? client.map { process in
@@ -347,6 +341,27 @@ public final class Simulation {
         return SimulationResult(scenario: scenario.name, seed: options.seed, violations: violations, traceHash: trace.hash,
                                 statistics: stats, simulatedSeconds: Double(now.microseconds) / 1_000_000, timeline: timeline,
                                 diagnostics: diagnostics)
+    }
+
+    /// Takes the earliest event off the agenda and carries it out; `false` when there is none
+    /// left or it was the end of the run.
+    func processNextEvent() -> Bool {
+        guard let (time, event) = queue.pop() else { return false }
+        now = time
+        stats.events += 1
+        trace.mix(time, event.kindCode, serverIndex(of: event))
+        if case .end = event { return false }
+        dispatch(event)
+        return true
+    }
+
+    /// The checker's verdict on the run so far, with the statistics it fills in.
+    func check() -> [String] {
+        var checker = Checker(simulation: self)
+        let violations = checker.check()
+        stats.serverLosses = checker.serverLosses
+        stats.droppedPushes = slots.reduce(0) { $0 + $1.server.droppedPushes.count }
+        return violations
     }
 
     private func serverIndex(of event: Event) -> Int {
@@ -363,7 +378,7 @@ public final class Simulation {
         }
     }
 
-    private func dispatch(_ event: Event) {
+    func dispatch(_ event: Event) {
         switch event {
         case .clientTimer(let server, let process, let timer):
             guard process == client?.incarnation else { return }
@@ -450,7 +465,7 @@ public final class Simulation {
 
     // MARK: Client
 
-    private func setUpClient() throws {
+    func setUpClient() throws {
         try FileManager.default.createDirectory(atPath: options.workDirectory, withIntermediateDirectories: true)
         let store = try Store.open(at: dataDirectory, keyProvider: RawKeyProvider(rawKey: masterKey),
                                    options: Store.Options(partitionPoolCapacity: scenario.client.poolCapacity))
@@ -536,8 +551,10 @@ public final class Simulation {
         queue.schedule(.relaunch, at: now.adding(microseconds: Micros.seconds(5)))
     }
 
-    private func relaunch() {
+    /// Launches the app again on the same data, when it is not running.
+    public func relaunch() {
         guard client == nil else { return }
+        queue.removeAll { if case .relaunch = $0 { true } else { false } }
         launch()
     }
 
@@ -593,12 +610,14 @@ public final class Simulation {
                 break  // a timer that fires anyway is ignored by the core
             case .event(let event):
                 observe(event, server: index)
+                if let id = slots[index].serverID { frontEnd?.event(OutpostEvent(server: id, kind: event)) }
             case .notify(let notification):
                 for conversation in notification.conversations {
                     for id in conversation.messageIDs { slots[index].observed.notified[id, default: 0] += 1 }
                 }
+                frontEnd?.notification(notification)
             case .conversationsChanged:
-                break
+                frontEnd?.conversationsChanged()
             }
         }
     }
@@ -724,22 +743,29 @@ public final class Simulation {
         }
     }
 
-    /// Removes server `index`: its core stops, then its partition is destroyed.
-    func removeServer(_ index: Int) {
-        guard let process = client, let id = slots[index].serverID else { return }
+    /// Removes server `index`: its core stops, then its partition is destroyed. When that
+    /// fails, the user tries again a little later (`retry`) or is told why (the error).
+    @discardableResult
+    func removeServer(_ index: Int, retry: Bool = true) -> OutpostError? {
+        guard let process = client, let id = slots[index].serverID else { return OutpostError(.closed, "the app is not running") }
         slots[index].removalRequested = true
         deliver(.remove, to: index)
-        guard client === process else { return }
+        guard client === process else { return OutpostError(.closed, "the app died removing the server") }
         do {
             try process.core.removeServer(id)
             slots[index].markRemoved()
             process.servers[index] = nil
             trace.record(now, server: index, "removed")
+            return nil
         } catch {
-            if process.core.store.hasCrashed { return kill() }
+            if process.core.store.hasCrashed {
+                kill()
+                return OutpostError(.closed, "the app died removing the server")
+            }
             // The user is told why (a full disk …) and tries again a little later.
             trace.record(now, server: index, "removalFailed", error.code.description)
-            queue.schedule(.retryRemoval(server: index), at: now.adding(microseconds: Micros.seconds(5)))
+            if retry { queue.schedule(.retryRemoval(server: index), at: now.adding(microseconds: Micros.seconds(5))) }
+            return error
         }
     }
 

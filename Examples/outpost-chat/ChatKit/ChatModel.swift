@@ -1,72 +1,41 @@
-// outpost-chat: a terminal chat over Outpost, linking the library as an app would.
-//
-//     swift run outpost-sim serve --port 8765 --name Home --demo-token demo     # terminal 1
-//     swift run outpost-sim serve --port 8766 --name Work --demo-token demo     # terminal 2
-//     swift run outpost-chat --server http://127.0.0.1:8765 --server http://127.0.0.1:8766 --token demo
-//
-// Type to send to the open conversation; /help lists the commands.
 import Foundation
-import Outpost
+import OutpostClientCore
 
-// MARK: Arguments
-
-struct Arguments {
-    var dataDirectory = "outpost-chat-data"
-    var passphrase = "outpost-demo"
-    var servers: [String] = []
-    var token: String?
-    var conversation = "family"
-
-    init(_ arguments: [String]) {
-        var remaining = arguments[...]
-        while let argument = remaining.popFirst() {
-            let value = remaining.popFirst() ?? ""
-            switch argument {
-            case "--data": dataDirectory = value
-            case "--passphrase": passphrase = value
-            case "--server": servers.append(value)
-            case "--token": token = value
-            case "--conversation": conversation = value
-            default:
-                print("""
-                    usage: outpost-chat [--data DIR] [--passphrase TEXT] [--server URL]... [--token TOKEN] [--conversation ID]
-                    """)
-                exit(argument == "--help" ? 0 : 64)
-            }
-        }
-    }
-}
-
-/// Lines typed on standard input, read on a thread of their own so that no task blocks.
-func standardInputLines() -> AsyncStream<String> {
-    let (lines, continuation) = AsyncStream<String>.makeStream()
-    let reader = Thread {
-        while let line = readLine() { continuation.yield(line) }
-        continuation.finish()
-    }
-    reader.start()
-    return lines
-}
-
-func say(_ text: String) {
-    FileHandle.standardOutput.write(Data((text + "\n").utf8))
-}
-
-// MARK: The chat
-
-actor Chat {
-    let client: OutpostClient
-    var server: ServerID?
-    var conversation: String
+/// The chat's logic, apart from the terminal: what `/servers` and `/list` show, the open
+/// conversation, commands and events. It speaks to any `OutpostClientProtocol`: the
+/// app's `OutpostClient`, or a `SimulatedClient` in the chat's tests.
+public actor ChatModel {
+    let client: any OutpostClientProtocol
+    /// The open server.
+    public private(set) var server: ServerID?
+    /// The open conversation.
+    public private(set) var conversation: String
     var shown: Set<String> = []
+    private let say: @Sendable (String) -> Void
+    private let now: @Sendable () -> Timestamp
+    private let addServer: (@Sendable (_ address: String, _ token: String) async throws -> ServerID)?
 
-    init(client: OutpostClient, conversation: String) {
+    /// - Parameters:
+    ///   - output: where the chat's lines go (the terminal).
+    ///   - now: the time, for "next attempt in …".
+    ///   - addServer: how `/add <url> <token>` adds a server (discovery needs the app's client).
+    public init(client: any OutpostClientProtocol, conversation: String, output: @escaping @Sendable (String) -> Void,
+                now: @escaping @Sendable () -> Timestamp,
+                addServer: (@Sendable (_ address: String, _ token: String) async throws -> ServerID)? = nil) {
         self.client = client
         self.conversation = conversation
+        self.say = output
+        self.now = now
+        self.addServer = addServer
+    }
+
+    /// How many messages wait to be sent, across every server: the badge on the chat's title.
+    public func waitingToSend() async -> Int {
+        await client.servers().reduce(0) { $0 + $1.pendingOutboxCount }
     }
 
     /// The servers numbered by name, so that the numbers stay put from one run to the next.
-    func servers() async -> [ServerInfo] {
+    public func servers() async -> [ServerInfo] {
         await client.servers().sorted { ($0.name, $0.origin) < ($1.name, $1.origin) }
     }
 
@@ -78,11 +47,13 @@ actor Chat {
         await client.server(id)?.name ?? id.description
     }
 
-    func showServers() async {
+    /// What `/servers` shows: one entry per server, numbered, the open one starred.
+    public func serverLines() async -> [String] {
+        var lines: [String] = []
         for (number, info) in await servers().enumerated() {
             let marker = info.id == server ? "*" : " "
             if case .unavailable(let reason) = info.availability {
-                say("\(marker)[\(number + 1)] \(info.name) \(info.origin): unavailable (\(reason)); /remove \(number + 1) to remove it")
+                lines.append("\(marker)[\(number + 1)] \(info.name) \(info.origin): unavailable (\(reason)); /remove \(number + 1) to remove it")
                 continue
             }
             var line = "\(marker)[\(number + 1)] \(info.name) \(info.origin): \(info.connectionState), \(info.pendingOutboxCount) waiting to send"
@@ -91,21 +62,26 @@ actor Chat {
                 if info.consecutiveFailures > 0 { line += " (\(info.consecutiveFailures) failed attempt(s) in a row)" }
             }
             if let retry = info.nextRetryAt {
-                let seconds = Double(retry.microseconds - SystemClock().now().microseconds) / 1_000_000
+                let seconds = Double(retry.microseconds - now().microseconds) / 1_000_000
                 line += "\n      next attempt in \(String(format: "%.1f", max(seconds, 0))) s"
             }
-            say(line)
+            lines.append(line)
         }
+        return lines
+    }
+
+    func showServers() async {
+        for line in await serverLines() { say(line) }
     }
 
     func showList() async throws {
-        for row in try await client.conversations(limit: 20) {
+        for row in try await client.conversations(limit: 20, servers: nil) {
             let unread = row.summary.unreadCount > 0 ? " (\(row.summary.unreadCount) unread)" : ""
             say("  [\(await serverNumber(row.serverID))] \(row.summary.conversationID)\(unread)")
         }
     }
 
-    func open(serverNumber: Int, conversation: String) async throws {
+    public func open(serverNumber: Int, conversation: String) async throws {
         let list = await servers()
         guard list.indices.contains(serverNumber - 1) else { return say("no server \(serverNumber)") }
         server = list[serverNumber - 1].id
@@ -117,9 +93,9 @@ actor Chat {
 
     /// Prints the messages of the open conversation that are not on screen yet, and marks
     /// them read.
-    func showNewMessages() async throws {
+    public func showNewMessages() async throws {
         guard let server else { return }
-        let page = try await client.messages(in: conversation, on: server, limit: 30)
+        let page = try await client.messages(in: conversation, on: server, before: nil, limit: 30)
         for item in page.items {
             switch item {
             case .message(let message) where !shown.contains(message.messageID):
@@ -134,7 +110,7 @@ actor Chat {
         try await client.markRead(conversation, on: server)
     }
 
-    func handle(_ event: OutpostEvent) async throws {
+    public func handle(_ event: OutpostEvent) async throws {
         guard let eventServer = event.server else {
             // This terminal fell behind the events: show the conversation again.
             return try await showNewMessages()
@@ -161,7 +137,8 @@ actor Chat {
         }
     }
 
-    func command(_ line: String) async throws -> Bool {
+    /// Carries out one typed line: a command, or a message to send; `false` for `/quit`.
+    public func command(_ line: String) async throws -> Bool {
         let words = line.split(separator: " ").map(String.init)
         switch words.first {
         case "/quit": return false
@@ -197,7 +174,8 @@ actor Chat {
             guard let number = Int(words[1]), list.indices.contains(number - 1) else { break }
             try await client.updateSessionToken(words[2], for: list[number - 1].id)
         case "/add" where words.count == 3:
-            let id = try await client.addServer(words[1], signIn: ServerSignIn(sessionToken: words[2]))
+            guard let addServer else { say("adding servers is not available here"); break }
+            let id = try await addServer(words[1], words[2])
             if server == nil { server = id }
         case "/remove" where words.count == 2:
             let list = await servers()
@@ -211,50 +189,4 @@ actor Chat {
         }
         return true
     }
-}
-
-// MARK: Main
-
-let arguments = Arguments(Array(CommandLine.arguments.dropFirst()))
-let keyFile = arguments.dataDirectory + ".key.json"
-if !FileManager.default.fileExists(atPath: keyFile) {
-    _ = try PassphraseKeyFile.create(at: keyFile, passphrase: arguments.passphrase)
-}
-let client = try OutpostClient(directory: arguments.dataDirectory,
-                               keyProvider: PassphraseKeyFile(path: keyFile, passphrase: arguments.passphrase))
-let known = Set(await client.servers().map(\.origin))
-for address in arguments.servers where !known.contains(try ServerOrigin(parsing: address)) {
-    guard let token = arguments.token else {
-        say("--token is needed to add \(address)")
-        exit(64)
-    }
-    do {
-        let id = try await client.addServer(address, signIn: ServerSignIn(sessionToken: token))
-        say("added \(await client.server(id)?.name ?? address)")
-    } catch {
-        say("could not add \(address): \(error)")
-    }
-}
-
-let chat = Chat(client: client, conversation: arguments.conversation)
-let events = await client.events()
-await client.start()
-if !(await client.servers().isEmpty) { try await chat.open(serverNumber: 1, conversation: arguments.conversation) }
-say("Type a message and press return to send it; /help for commands.")
-
-await withTaskGroup { group in
-    group.addTask {
-        for await event in events {
-            do { try await chat.handle(event) } catch { say("error: \(error)") }
-        }
-    }
-    for await line in standardInputLines() {
-        do {
-            guard try await chat.command(line) else { break }
-        } catch {
-            say("error: \(error)")
-        }
-    }
-    await client.close()
-    group.cancelAll()
 }
