@@ -44,58 +44,6 @@ struct ClientAPITests {
         await home.stop()
     }
 
-    @Test func aPermanentFailureIsVisibleAndDoesNotBlockTheQueue() async throws {
-        let directory = ScratchDirectory()
-        let home = try await TestServer.start("Home")
-        let client = try makeClient(directory.path)
-        let recorder = await EventRecorder.recording(client)
-        await client.start()
-        let homeID = try await client.addServer(home.address, signIn: await home.signIn())
-
-        let stranger = try await client.send(Array("to a conversation I am not in".utf8), to: "secret", on: homeID)
-        let later = try await client.send(Array("to family".utf8), to: "family", on: homeID)
-        try await recorder.wait("one failed, one sent") { events in
-            events.sent(homeID, later.clientMessageID) && events.contains { event in
-                guard event.server == homeID, case .outboxItemFailed(let id, _) = event.kind else { return false }
-                return id == stranger.clientMessageID
-            }
-        }
-        let failed = try #require(try await client.outbox(on: homeID, states: [.failed]).first)
-        #expect(failed.clientMessageID == stranger.clientMessageID)
-        #expect(failed.failure?.reason.isEmpty == false)
-
-        // Retried, it fails again with the same id; cancelled, it is never sent.
-        try await client.retry(stranger.clientMessageID, on: homeID)
-        try await recorder.wait("failed again") { events in
-            events.filter { event in
-                guard event.server == homeID, case .outboxItemFailed(let id, _) = event.kind else { return false }
-                return id == stranger.clientMessageID
-            }.count == 2
-        }
-        try await client.cancel(stranger.clientMessageID, on: homeID)
-        #expect(try await client.outbox(on: homeID, states: [.cancelled]).map(\.clientMessageID) == [stranger.clientMessageID])
-        await client.close()
-        await home.stop()
-    }
-
-    @Test func losingTheNetworkWaitsAndItsReturnReconnectsAtOnce() async throws {
-        let directory = ScratchDirectory()
-        let home = try await TestServer.start("Home")
-        let client = try makeClient(directory.path)
-        let recorder = await EventRecorder.recording(client)
-        await client.start()
-        let homeID = try await connect(home, to: client, recorder: recorder)
-
-        await client.networkLost()
-        await home.host.dropAllConnections()
-        try await recorder.wait("dropped") { $0.state(of: homeID) == .disconnected }
-        let mark = await recorder.events.count
-        await client.networkRestored()
-        try await recorder.wait("back") { Array($0.dropFirst(mark)).state(of: homeID) == .connected }
-        await client.close()
-        await home.stop()
-    }
-
     @Test func aMasterKeyRotationOpensWithEitherKeyUntilConfirmed() async throws {
         let directory = ScratchDirectory()
         let newKey = try RawKeyProvider(rawKey: (0..<32).map { UInt8(255 - $0) })

@@ -9,40 +9,6 @@ import Testing
 /// disconnect, logs an app can ship, a bug report, notifications, low-power mode.
 @Suite("Front-end support", .serialized)
 struct FrontEndSupportTests {
-    @Test func aServerThatCannotBeReachedSaysWhyAndWhenItTriesAgain() async throws {
-        let directory = ScratchDirectory()
-        let home = try await TestServer.start("Home")
-        let client = try makeClient(directory.path, speed: 10)
-        let recorder = await EventRecorder.recording(client)
-        await client.start()
-        let homeID = try await connect(home, to: client, recorder: recorder)
-        await home.stop()
-        try await recorder.wait("two failed attempts") { events in
-            events.filter { event in
-                guard event.server == homeID, case .disconnected(let reason) = event.kind else { return false }
-                return reason.kind == .transportError
-            }.count >= 2
-        }
-        let info = try #require(await client.server(homeID))
-        #expect(info.connectionState != .connected)
-        #expect(info.lastError?.reason.kind == .transportError, "\(String(describing: info.lastError))")
-        #expect(info.lastError?.message.isEmpty == false)
-        #expect(info.consecutiveFailures >= 2)
-        // The first disconnect said the connection was lost, and why.
-        let first = await recorder.events.first { if case .disconnected = $0.kind { true } else { false } }
-        if case .disconnected(let reason)? = first?.kind {
-            #expect([.connectionLost, .closedByServer].contains(reason.kind), "\(reason)")
-        } else {
-            Issue.record("no disconnect reason")
-        }
-        try await home.restart()
-        try await recorder.wait("connected again") { $0.state(of: homeID) == .connected }
-        #expect(await client.server(homeID)?.consecutiveFailures == 0)
-        #expect(await client.server(homeID)?.nextRetryAt == nil)
-        await client.close()
-        await home.stop()
-    }
-
     @Test func logsAtInfoNeverNameTheServerOrCarryATokenOrAPayload() async throws {
         let directory = ScratchDirectory()
         let home = try await TestServer.start("Home")
