@@ -95,4 +95,19 @@ struct SimulatedWorldTests {
         try world.runUntilIdle()
         #expect(await iterator.next() == nil)
     }
+
+    /// The example of the documentation (`GettingStarted.md`), as written there.
+    @Test func waitingToSendSurvivesARelaunch() async throws {
+        let world = try SimulatedWorld(seed: 7)
+        let home = try world.addServer(.extended, host: "home.example", conversations: ["family"])
+        world.pullPlug()
+        try await world.client.send(Array("offline".utf8), to: "family", on: home)
+        world.killApp(relaunchAfter: nil)
+        world.relaunch()
+        #expect(await world.client.server(home)?.pendingOutboxCount == 1)
+        world.plugIn()
+        try world.runUntilIdle()
+        #expect(await world.client.server(home)?.pendingOutboxCount == 0)
+        try world.check()
+    }
 }
