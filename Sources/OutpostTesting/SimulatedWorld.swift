@@ -1,6 +1,6 @@
 import Foundation
 @_spi(Simulation) import OutpostClientCore
-import OutpostSimulation
+@_spi(Simulation) import OutpostSimulation
 import OutpostStore
 import OutpostSync
 
@@ -49,8 +49,15 @@ public final class SimulatedWorld {
     ///   - latency: each way, between the device and every server.
     ///   - fileID, function: where the world is made; with the running Swift Testing test, they
     ///     name the test in the line that reproduces a failure.
-    public init(seed: UInt64 = 1, latency: Duration = .milliseconds(30), fileID: String = #fileID,
-                function: String = #function) throws {
+    public convenience init(seed: UInt64 = 1, latency: Duration = .milliseconds(30), fileID: String = #fileID,
+                            function: String = #function) throws {
+        try self.init(seed: seed, latency: latency, deliberateBug: nil, fileID: fileID, function: function)
+    }
+
+    /// A world whose client has `deliberateBug`: for proving that a check catches it.
+    @_spi(Simulation)
+    public init(seed: UInt64 = 1, latency: Duration = .milliseconds(30), deliberateBug: DeliberateBug?,
+                fileID: String = #fileID, function: String = #function) throws {
         self.seed = seed
         testName = Self.testName(fileID: fileID, function: function)
         var template = Array((NSTemporaryDirectory() + "/outpost-world-XXXXXX").utf8CString)
@@ -58,7 +65,8 @@ public final class SimulatedWorld {
             throw OutpostError(.storage, "cannot create a scratch directory in \(NSTemporaryDirectory())")
         }
         directory = String(cString: made)
-        simulation = Simulation.interactive(seed: seed, workDirectory: directory, latencyMilliseconds: Micros.of(latency) / 1_000)
+        simulation = Simulation.interactive(seed: seed, workDirectory: directory, latencyMilliseconds: Micros.of(latency) / 1_000,
+                                            deliberateBug: deliberateBug)
         simulation.frontEnd = FrontEndHooks(
             event: { [unowned self] in subscriptions.publish($0) },
             notification: { [unowned self] in subscriptions.publish($0) },

@@ -1,5 +1,5 @@
 import Foundation
-import OutpostClientCore
+@_spi(Simulation) import OutpostClientCore
 import OutpostStore
 import OutpostSync
 
@@ -23,15 +23,18 @@ public struct FrontEndHooks {
 /// virtual time moves only when the caller advances it. The engine, the simulated servers and
 /// network, and the checker are the ones a scenario run uses.
 extension Simulation {
-    /// An empty world: no servers yet, a network with `latencyMilliseconds` each way.
+    /// An empty world: no servers yet, a network with `latencyMilliseconds` each way; a client
+    /// with `deliberateBug` to prove that a check catches it.
+    @_spi(Simulation)
     public static func interactive(seed: UInt64, workDirectory: String, latencyMilliseconds: Int64 = 30,
-                                   poolCapacity: Int = Store.Options().partitionPoolCapacity) -> Simulation {
+                                   poolCapacity: Int = Store.Options().partitionPoolCapacity,
+                                   deliberateBug: DeliberateBug? = nil) -> Simulation {
         let scenario = Scenario(
             name: "interactive", description: "driven by calls", seed: seed, durationSeconds: 0,
             servers: .init(count: 0, behaviour: "extended", peersPerServer: 0, conversationsPerServer: 0),
             network: .init(latencyMilliseconds: latencyMilliseconds, jitterMilliseconds: 0),
             workload: .init(peerMessagesPerHour: 0, userMessagesPerHour: 0),
-            client: .init(poolCapacity: poolCapacity), faults: [], swarm: false, livenessSeconds: 600)
+            client: .init(poolCapacity: poolCapacity, deliberateBug: deliberateBug), faults: [], swarm: false, livenessSeconds: 600)
         return Simulation(scenario: scenario, options: Options(seed: seed, workDirectory: workDirectory))
     }
 

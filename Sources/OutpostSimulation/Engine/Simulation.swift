@@ -247,6 +247,9 @@ public final class Simulation {
         public var lateCloseDeafenings = 0
         /// Heartbeats the client scheduled (fewer in low-power mode).
         public var heartbeats = 0
+        /// Messages the user wrote whose lifespan ran out before they could be sent (the user
+        /// was told); never one the server stored.
+        public var expiredUnsent = 0
     }
 
     /// Virtual connection ids of the user's other devices start here, far from network links.
@@ -360,6 +363,7 @@ public final class Simulation {
         var checker = Checker(simulation: self)
         let violations = checker.check()
         stats.serverLosses = checker.serverLosses
+        stats.expiredUnsent = checker.expiredUnsent
         stats.droppedPushes = slots.reduce(0) { $0 + $1.server.droppedPushes.count }
         return violations
     }
@@ -963,7 +967,8 @@ public final class Simulation {
         stats.messagesQueued += 1
         let clientMessageID = String(format: "%016llX-%06d", UInt64(bitPattern: now.microseconds), stats.messagesQueued)
         let payload = Array("user:\(clientMessageID)".utf8)
-        let outcome = process.servers[index]!.send(payload, to: conversation, lifespan: Micros.seconds(30 * 24 * 3600),
+        let lifespan = Micros.seconds(scenario.client.outboxLifespanSeconds ?? 30 * 24 * 3600)
+        let outcome = process.servers[index]!.send(payload, to: conversation, lifespan: lifespan,
                                                    clientMessageID: clientMessageID, now: now)
         if case .success = outcome.result {
             slots[index].queued.append((clientMessageID, payload))

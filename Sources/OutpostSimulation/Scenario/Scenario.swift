@@ -85,9 +85,12 @@ public struct Scenario: Codable, Hashable, Sendable {
         public var poolCapacity: Int
         /// Test only: a deliberately broken client, to prove the checker catches it.
         @_spi(Simulation) public var deliberateBug: DeliberateBug?
+        /// How long each message the user writes may wait to be sent; 30 days when absent.
+        public var outboxLifespanSeconds: Int64?
 
         enum CodingKeys: String, CodingKey {
             case poolCapacity = "pool_capacity"
+            case outboxLifespanSeconds = "outbox_lifespan_seconds"
             case deliberateBug = "deliberate_bug"
         }
     }

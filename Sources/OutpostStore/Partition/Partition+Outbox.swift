@@ -87,6 +87,15 @@ extension Partition {
         }
     }
 
+    /// Expired items that had been put on the wire (the server may have stored them), in FIFO order.
+    public func expiredAfterSending() throws(StoreError) -> [String] {
+        try read { partition throws(StoreError) in
+            try partition.messages.statement("""
+                SELECT client_message_id FROM outbox WHERE state = 'expired' AND attempts > 0 ORDER BY queue_position
+                """).rows { row in row.text(0) }
+        }
+    }
+
     /// One item by its client message id.
     public func outboxItem(_ clientMessageID: String) throws(StoreError) -> OutboxItem? {
         try read { partition throws(StoreError) in

@@ -78,6 +78,6 @@ extension Partition {
     public func sessionSnapshot() throws(StoreError) -> SessionSnapshot {
         SessionSnapshot(pendingOutbox: try pendingOutbox(), nextQueuePosition: try nextQueuePosition(),
                         cursor: try syncCursor(), gaps: try allGaps(), sessionToken: try credentials().sessionToken,
-                        ownUserID: try ownUserID())
+                        ownUserID: try ownUserID(), expiredAfterSending: try expiredAfterSending())
     }
 }

@@ -7,7 +7,9 @@ import OutpostModel
 /// - FIFO per conversation: at most one item of a conversation is in flight, and an item is
 ///   never sent before an earlier one of its conversation is settled.
 /// - Several conversations are in flight at once (up to ``Configuration/maxInFlight``).
-/// - An item keeps its client message id on every attempt; an expired item is never sent.
+/// - An item keeps its client message id on every attempt; an expired item is never sent. One
+///   that expired after it had been on the wire may have been stored all the same: when the
+///   server shows it (an echo, a history page), it is sent after all.
 /// - Sends are paced by a token bucket at the protocol's rate (30 a second, bursts of 10), so a
 ///   conforming server never has to refuse one; a server that still answers 3004 halves the
 ///   rate (once per burst), and the rate climbs back after a quiet minute.
@@ -51,8 +53,11 @@ struct OutboxDrain {
     /// After a transient server error: nothing is sent before this.
     private var pausedUntil: Timestamp?
     private var rate: SendRate
+    /// Expired items that had been on the wire: only looked up by key.
+    private var expiredAfterSending: Set<String>
 
-    init(configuration: Configuration = Configuration(), pending: [OutboxItem], nextQueuePosition: Int64) {
+    init(configuration: Configuration = Configuration(), pending: [OutboxItem], nextQueuePosition: Int64,
+         expiredAfterSending: [String] = []) {
         self.configuration = configuration
         // After a relaunch nothing is in flight any more: every pending item is simply queued.
         let items = pending.filter { $0.state == .queued || $0.state == .inFlight }
@@ -63,6 +68,7 @@ struct OutboxDrain {
         queue = OrderedDictionary(items.lazy.map { ($0.clientMessageID, $0) }, uniquingKeysWith: { first, _ in first })
         self.nextQueuePosition = max(nextQueuePosition, (queue.values.last?.queuePosition ?? 0) + 1)
         rate = SendRate(configuration: configuration)
+        self.expiredAfterSending = Set(expiredAfterSending)
     }
 
     /// Queued and in-flight items in FIFO order.
@@ -102,6 +108,7 @@ struct OutboxDrain {
         queued.expiresAt = now.adding(lifespan)
         queued.updatedAt = now
         queue.removeValue(forKey: item.clientMessageID)
+        expiredAfterSending.remove(item.clientMessageID)
         queue[queued.clientMessageID] = queued
         // Back to its place in the FIFO by queue position. A stable sort, as ever: the queue is in
         // order but for the appended item, which the stdlib's run-merging sort merges in one pass.
@@ -182,6 +189,10 @@ struct OutboxDrain {
             matchedID = attempt.clientMessageID
         } else if let clientMessageID, !clientMessageID.isEmpty, queue[clientMessageID] != nil {
             matchedID = clientMessageID
+        } else if let clientMessageID, !clientMessageID.isEmpty, expiredAfterSending.remove(clientMessageID) != nil {
+            // It expired waiting for an answer that was lost; the server had stored it.
+            return [.persist(.markSent(clientMessageID: clientMessageID, serverMessageID: serverMessageID, serverTimestamp: serverTimestamp)),
+                    .notify(.outboxItemSent(clientMessageID: clientMessageID, serverMessageID: serverMessageID))]
         } else {
             matchedID = nil
         }
@@ -244,6 +255,7 @@ struct OutboxDrain {
         let due = queue.values.filter { $0.state == .queued && $0.expiresAt <= now }
         guard !due.isEmpty else { return [] }
         queue.removeAll { $0.value.state == .queued && $0.value.expiresAt <= now }
+        for item in due where item.attempts > 0 { expiredAfterSending.insert(item.clientMessageID) }
         return [.persist(.expireOutbox)] + due.map { .notify(.outboxItemExpired(clientMessageID: $0.clientMessageID)) } + expiryTimer()
     }
 

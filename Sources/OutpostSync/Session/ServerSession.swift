@@ -62,7 +62,7 @@ public struct ServerSession: Sendable {
         connection = ConnectionStateMachine(configuration: configuration.connection,
                                             hasCredentials: snapshot.sessionToken != nil)
         outbox = OutboxDrain(configuration: configuration.outbox, pending: snapshot.pendingOutbox,
-                             nextQueuePosition: snapshot.nextQueuePosition)
+                             nextQueuePosition: snapshot.nextQueuePosition, expiredAfterSending: snapshot.expiredAfterSending)
         catchUp = CatchUp(configuration: configuration.catchUp, capabilities: capabilities, cursor: snapshot.cursor,
                           gaps: snapshot.gaps)
         random = SplitMix64(seed: seed)
