@@ -197,8 +197,32 @@ struct SimulationTests {
         let result = Simulation(scenario: scenario, options: options).run()
         let html = Report.html(result)
         #expect(result.timeline.servers.count == scenario.servers.count)
-        #expect(html.contains("server 0") && html.contains("server 3"))
+        #expect(html.contains("server 0 (") && html.contains("server 3 ("), "each row names the server's behaviour")
         #expect(html.contains("Connected"))
+        // A time axis, and a mark for each fault, its end and the heal, at the time it happened.
+        #expect(html.contains(">0:00:00</text>") && html.contains(">0:10:00</text>"))
+        #expect(result.timeline.markers.map(\.kind) == [.fault, .faultEnds, .fault, .faultEnds, .heal])
+        #expect(html.contains("0:10:00: blackhole on servers 0, 1") && html.contains("1:00:00: every fault heals"))
+        #expect(html.contains("The checker found nothing wrong with the client."))
+    }
+
+    @Test func theReportCountsWhatLegacyServersLoseApartFromTheClient() throws {
+        let directory = Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var options = Simulation.Options(seed: 1, workDirectory: directory)
+        options.recordTimeline = true
+        let result = Simulation(scenario: try Self.scenario("legacy-buffer-weakness"), options: options).run()
+        let html = Report.html(result)
+        #expect(result.passed && result.statistics.serverLosses > 0)
+        #expect(html.contains("Servers without history lost \(result.statistics.serverLosses) message(s) by their protocol's design"))
+    }
+
+    @Test func aLargeRunsReportShowsTheServersThatMatter() {
+        let servers = Array(0..<1_000)
+        let rows = Report.selectedRows(servers, violations: ["server 512 (legacy): message m1 was lost", "storage error"])
+        #expect(rows == Array(0..<Report.firstRows) + [512])
+        #expect(Report.selectedRows(Array(0..<12), violations: []) == Array(0..<12))
+        #expect(Report.clock(3_723_000_000) == "1:02:03")
     }
 
     @Test func theEngineReadsNoClockAndNoSystemRandomness() throws {
@@ -206,7 +230,7 @@ struct SimulationTests {
         let forbidden = ["Date()", "UUID()", "SystemRandomNumberGenerator", "Task.sleep", "ContinuousClock", "SuspendingClock",
                          "DispatchTime.now", "ProcessInfo.processInfo.systemUptime", "Int.random(in:", ".random(in: 0...255)"]
         var hits: [String] = []
-        for folder in ["Sources/OutpostSync", "Sources/OutpostSimulation", "Sources/OutpostWire"] {
+        for folder in ["Sources/OutpostSync", "Sources/OutpostSimulation", "Sources/OutpostWire", "Sources/OutpostTesting"] {
             let enumerator = FileManager.default.enumerator(atPath: root.appendingPathComponent(folder).path)
             while let file = enumerator?.nextObject() as? String {
                 guard file.hasSuffix(".swift") else { continue }

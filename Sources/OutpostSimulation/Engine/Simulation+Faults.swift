@@ -11,6 +11,7 @@ extension Simulation {
         guard !healed else { return }
         let fault = faults[index]
         trace.record(now, server: nil, "fault", "\(fault.kind.rawValue) servers=\(fault.servers.map { "\($0)" } ?? "all")")
+        timeline.mark(.fault, "\(fault.kind.rawValue) on \(fault.servers.map { "servers \($0.map(String.init).joined(separator: ", "))" } ?? "all servers")", at: now)
         let duration = Int64((fault.durationSeconds ?? 60) * 1_000_000)
         switch fault.kind {
         case .reset:
@@ -135,6 +136,7 @@ extension Simulation {
             break
         }
         trace.record(now, server: nil, "faultEnds", fault.kind.rawValue)
+        timeline.mark(.faultEnds, "\(fault.kind.rawValue) ends", at: now)
     }
 
     // MARK: The device
@@ -195,6 +197,7 @@ extension Simulation {
     func heal() {
         healed = true
         trace.record(now, server: nil, "heal")
+        timeline.mark(.heal, "every fault heals; the client must converge", at: now)
         for index in slots.indices {
             slots[index].link = .up
             slots[index].server.setAuthGlitch(until: nil)

@@ -287,6 +287,7 @@ public final class Simulation {
                 latency: Micros.milliseconds(scenario.network.latencyMilliseconds),
                 jitter: Micros.milliseconds(scenario.network.jitterMilliseconds), devices: devices))
         }
+        for slot in slots { timeline.behaviour(slot.index, slot.server.configuration.behaviourName) }
         faults = scenario.faults.sorted { $0.atSeconds < $1.atSeconds }
         if scenario.swarm {
             var swarmRandom = root.derived("swarm")
@@ -516,6 +517,7 @@ public final class Simulation {
         })
         client = process
         trace.record(now, server: nil, "launch", "incarnation=\(incarnations)")
+        if incarnations > 1 { timeline.mark(.relaunch, "relaunched on the same data", at: now) }
         let listed = Set(core.store.servers().map(\.id))
         for index in slots.indices {
             guard let id = slots[index].serverID else { continue }
@@ -539,6 +541,7 @@ public final class Simulation {
         guard let process = client else { return }
         stats.kills += 1
         trace.record(now, server: nil, "kill", "incarnation=\(process.incarnation)")
+        timeline.mark(.kill, "the app is killed", at: now)
         client = nil
         process.core.close()
         for index in slots.indices {
