@@ -11,7 +11,11 @@ extension Simulation {
         guard !healed else { return }
         let fault = faults[index]
         trace.record(now, server: nil, "fault", "\(fault.kind.rawValue) servers=\(fault.servers.map { "\($0)" } ?? "all")")
-        timeline.mark(.fault, "\(fault.kind.rawValue) on \(fault.servers.map { "servers \($0.map(String.init).joined(separator: ", "))" } ?? "all servers")", at: now)
+        if timeline.enabled {
+            let onDevice: Set<Scenario.FaultKind> = [.background, .lowPower, .unreachable, .kill, .killAtWrite, .storageFailure]
+            let named = fault.servers.map { "servers " + $0.map(String.init).joined(separator: ", ") } ?? "all servers"
+            timeline.mark(.fault, onDevice.contains(fault.kind) ? fault.kind.rawValue : "\(fault.kind.rawValue) on \(named)", at: now)
+        }
         let duration = Int64((fault.durationSeconds ?? 60) * 1_000_000)
         switch fault.kind {
         case .reset:
