@@ -270,6 +270,9 @@ public final class Simulation {
         let configuration = scenario.servers
         for index in 0..<configuration.count {
             var serverConfiguration = Self.serverConfiguration(for: configuration, random: &setupRandom)
+            if let resolution = configuration.timestampResolutionMilliseconds {
+                serverConfiguration.timestampResolution = Micros.milliseconds(resolution)
+            }
             if let skew = configuration.clockSkewSeconds, skew > 0 {
                 serverConfiguration.clockSkew = Int64(setupRandom.nextDouble(in: -Double(skew)...Double(skew)) * 1_000_000)
             }

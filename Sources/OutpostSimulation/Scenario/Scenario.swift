@@ -34,9 +34,13 @@ public struct Scenario: Codable, Hashable, Sendable {
         public var peersPerServer: Int
         public var conversationsPerServer: Int
         public var clockSkewSeconds: Int64?
+        /// The resolution of the servers' timestamps in milliseconds (1 µs when absent): with
+        /// `1000`, every message stored within a second has the same timestamp.
+        public var timestampResolutionMilliseconds: Int64?
 
         enum CodingKeys: String, CodingKey {
             case count, behaviour, extensions
+            case timestampResolutionMilliseconds = "timestamp_resolution_ms"
             case legacyFraction = "legacy_fraction"
             case peersPerServer = "peers_per_server"
             case conversationsPerServer = "conversations_per_server"

@@ -60,6 +60,11 @@ public final class SimulatedServer {
         public var maxConnectionsPerUser = 5
         /// The largest `encrypted_payload` accepted; larger sends get ERROR 3003.
         public var maxPayloadBytes = WireCodec.maxOutboundPayloadBytes
+        /// The resolution of the server's timestamps, in µs. Above 1, a server with `history`
+        /// stamps messages stored within one tick alike (its timestamps never decrease, but
+        /// repeat): the history cursor's pair (`server_timestamp`, `message_id`) must then
+        /// break the ties, across page boundaries too.
+        public var timestampResolution: Int64 = 1
 
         public init(behaviour: ServerBehaviour) {
             extensions = behaviour == .extended ? .all : []
@@ -501,7 +506,14 @@ public final class SimulatedServer {
         let wallClock = now.microseconds + configuration.clockSkew
         // A legacy server stamps its wall clock (it repeats and steps back); an extended one
         // keeps timestamps strictly increasing so its history cursor never skips a message.
-        let timestamp = offersHistory ? max(wallClock, lastTimestamp + 1) : wallClock
+        let timestamp: Int64
+        if configuration.timestampResolution > 1 {
+            let tick = wallClock - ((wallClock % configuration.timestampResolution) + configuration.timestampResolution)
+                % configuration.timestampResolution
+            timestamp = offersHistory ? max(tick, lastTimestamp) : tick
+        } else {
+            timestamp = offersHistory ? max(wallClock, lastTimestamp + 1) : wallClock
+        }
         lastTimestamp = max(lastTimestamp, timestamp)
         messageCounter += 1
         // ULID-like: sorts by timestamp, then by arrival.
