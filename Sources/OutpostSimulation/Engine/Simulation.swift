@@ -611,6 +611,7 @@ public final class Simulation {
                 guard let link = self.link(of: handle, on: index, process: process.incarnation), slots[index].link == .up,
                       slots[index].openLinks[link]?.isStranded == false else { continue }
                 let at = max(now.adding(microseconds: latency(index)), slots[index].lastDeliveryToServer[link] ?? .zero)
+                    .adding(microseconds: transmissionTime(bytes.count))
                 slots[index].lastDeliveryToServer[link] = at
                 queue.schedule(.deliverToServer(server: index, link: link, bytes: bytes), at: at)
             case .setTimer(let timer, let at):
@@ -824,6 +825,13 @@ public final class Simulation {
 
     // MARK: Network
 
+    /// How long a frame of `bytes` takes on the wire at the scenario's bandwidth: frames of one
+    /// connection queue behind each other, so a large catch-up takes seconds, not microseconds.
+    func transmissionTime(_ bytes: Int) -> Int64 {
+        guard let kilobits = scenario.network.bandwidthKilobitsPerSecond, kilobits > 0 else { return 0 }
+        return Int64(bytes) * 8_000 / kilobits
+    }
+
     func latency(_ index: Int) -> Int64 {
         let jitter = slots[index].jitter > 0 ? Int64(slots[index].random.next() % UInt64(slots[index].jitter)) : 0
         return slots[index].latency + jitter
@@ -841,6 +849,7 @@ public final class Simulation {
             case .send(let link, let bytes, let messageIDs):
                 guard let open = slots[index].openLinks[link], !open.isStranded, slots[index].link == .up else { continue }
                 let at = max(now.adding(microseconds: latency(index)), slots[index].lastDeliveryToClient[link] ?? .zero)
+                    .adding(microseconds: transmissionTime(bytes.count))
                 slots[index].lastDeliveryToClient[link] = at
                 queue.schedule(.deliverToClient(server: index, link: link, bytes: bytes, messageIDs: messageIDs), at: at)
             case .close(let link, let code):

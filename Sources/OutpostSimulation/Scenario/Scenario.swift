@@ -51,10 +51,13 @@ public struct Scenario: Codable, Hashable, Sendable {
     public struct Network: Codable, Hashable, Sendable {
         public var latencyMilliseconds: Int64
         public var jitterMilliseconds: Int64
+        /// What each connection carries each way, in kilobits a second; unlimited when absent.
+        public var bandwidthKilobitsPerSecond: Int64?
 
         enum CodingKeys: String, CodingKey {
             case latencyMilliseconds = "latency_ms"
             case jitterMilliseconds = "jitter_ms"
+            case bandwidthKilobitsPerSecond = "bandwidth_kbps"
         }
     }
 
