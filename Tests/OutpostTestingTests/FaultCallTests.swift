@@ -73,4 +73,20 @@ struct FaultCallTests {
         try world.check()
         #expect(world.elapsed >= .seconds(24 * 3_600))
     }
+
+    /// Faults nest: a black hole that ends inside a partition leaves the partition in force.
+    @Test func aBlackHoleEndingInsideAPartitionDoesNotLiftIt() async throws {
+        let world = try SimulatedWorld(seed: 33)
+        let home = try world.addServer(.extended, host: "home.example")
+        try world.runUntilIdle()
+        world.partition([home], for: .seconds(600))
+        world.advance(by: .seconds(10))
+        world.blackHole([home], for: .seconds(100))
+        world.advance(by: .seconds(300))
+        #expect(await world.client.server(home)?.connectionState != .connected, "the partition has 290 s to go")
+        world.advance(by: .seconds(300))
+        try world.runUntilIdle()
+        #expect(await world.client.server(home)?.connectionState == .connected)
+        try world.check()
+    }
 }

@@ -21,11 +21,11 @@ extension Simulation {
         case .reset:
             for server in targets(fault) { resetLinks(of: server, notifyClient: true) }
         case .blackhole:
-            for server in targets(fault) where slots[server].link == .up { slots[server].link = .blackhole }
+            for server in targets(fault) { slots[server].linkFaultStarted(index, .blackhole) }
             queue.schedule(.faultEnds(index), at: now.adding(microseconds: duration))
         case .partition, .outage:
             for server in targets(fault) {
-                slots[server].link = .down
+                slots[server].linkFaultStarted(index, .down)
                 resetLinks(of: server, notifyClient: fault.kind == .outage)
             }
             queue.schedule(.faultEnds(index), at: now.adding(microseconds: duration))
@@ -106,7 +106,7 @@ extension Simulation {
             // Discovery happens when a server is added; the simulated client added its servers
             // at set-up. A failed discovery leaves the server unreachable until it is retried.
             for server in targets(fault) {
-                slots[server].link = .down
+                slots[server].linkFaultStarted(index, .down)
                 resetLinks(of: server, notifyClient: true)
             }
             queue.schedule(.faultEnds(index), at: now.adding(microseconds: duration))
@@ -117,9 +117,10 @@ extension Simulation {
         let fault = faults[index]
         switch fault.kind {
         case .blackhole, .partition, .outage, .discoveryFailure:
+            // Only this fault lifts: a partition still in force keeps the link down.
             for server in targets(fault) where slots[server].link != .up {
-                slots[server].link = .up
-                deliverLateCloses(of: server)
+                slots[server].linkFaultEnded(index)
+                if slots[server].link == .up { deliverLateCloses(of: server) }
             }
         case .background:
             guard !isForeground else { return }
@@ -190,8 +191,12 @@ extension Simulation {
         let fault = faults[index]
         let goingDown = remaining % 2 == 0
         for server in targets(fault) {
-            slots[server].link = goingDown ? .down : .up
-            if goingDown { resetLinks(of: server, notifyClient: true) }
+            if goingDown {
+                slots[server].linkFaultStarted(index, .down)
+                resetLinks(of: server, notifyClient: true)
+            } else {
+                slots[server].linkFaultEnded(index)
+            }
         }
         let half = Int64((fault.durationSeconds ?? 20) * 1_000_000)
         queue.schedule(.flapToggle(fault: index, remaining: remaining - 1), at: now.adding(microseconds: half))
@@ -203,7 +208,7 @@ extension Simulation {
         trace.record(now, server: nil, "heal")
         timeline.mark(.heal, "every fault heals; the client must converge", at: now)
         for index in slots.indices {
-            slots[index].link = .up
+            slots[index].allLinkFaultsEnded()
             slots[index].server.setAuthGlitch(until: nil)
             restoreStrandedLinks(of: index)
             deliverLateCloses(of: index)

@@ -121,7 +121,10 @@ public final class Simulation {
         var random: SplitMix64
         let peers: [String]
         let conversations: [String]
-        var link: LinkState = .up
+        /// What the faults in force make of the link: down over a black hole over up.
+        private(set) var link: LinkState = .up
+        /// The faults in force on the link, by fault index, in the order they started.
+        private(set) var linkFaults: [(fault: Int, state: LinkState)] = []
         var latency: Int64
         var jitter: Int64
         var openLinks: [UInt64: Link] = [:]
@@ -151,6 +154,28 @@ public final class Simulation {
         var queued: [(clientMessageID: String, payload: [UInt8])] = []
 
         var extensions: ServerCapabilities { server.configuration.extensions }
+
+        /// A fault starts acting on the link (a black hole under a partition stays under it).
+        mutating func linkFaultStarted(_ fault: Int, _ state: LinkState) {
+            linkFaults.append((fault, state))
+            updateLink()
+        }
+
+        /// A fault stops acting on the link; the others in force still do.
+        mutating func linkFaultEnded(_ fault: Int) {
+            linkFaults.removeAll { $0.fault == fault }
+            updateLink()
+        }
+
+        /// Every fault heals.
+        mutating func allLinkFaultsEnded() {
+            linkFaults.removeAll()
+            updateLink()
+        }
+
+        private mutating func updateLink() {
+            link = linkFaults.contains { $0.state == .down } ? .down : linkFaults.isEmpty ? .up : .blackhole
+        }
 
         /// The partition is gone, and with it every message that had reached it.
         mutating func markRemoved() {
