@@ -103,12 +103,9 @@ extension Simulation {
             for server in targets(fault) { slots[server].latency = Micros.milliseconds(fault.amount ?? 2_000) }
             queue.schedule(.faultEnds(index), at: now.adding(microseconds: duration))
         case .discoveryFailure:
-            // Discovery happens when a server is added; the simulated client added its servers
-            // at set-up. A failed discovery leaves the server unreachable until it is retried.
-            for server in targets(fault) {
-                slots[server].linkFaultStarted(index, .down)
-                resetLinks(of: server, notifyClient: true)
-            }
+            // The server's web front (its discovery document) fails while its WebSocket works:
+            // a server already added is unaffected, adding it again fails until it is back.
+            for server in targets(fault) { slots[server].discoveryFailsUntil = now.adding(microseconds: duration) }
             queue.schedule(.faultEnds(index), at: now.adding(microseconds: duration))
         }
     }
@@ -116,7 +113,9 @@ extension Simulation {
     func endFault(_ index: Int) {
         let fault = faults[index]
         switch fault.kind {
-        case .blackhole, .partition, .outage, .discoveryFailure:
+        case .discoveryFailure:
+            for server in targets(fault) { slots[server].discoveryFailsUntil = nil }
+        case .blackhole, .partition, .outage:
             // Only this fault lifts: a partition still in force keeps the link down.
             for server in targets(fault) where slots[server].link != .up {
                 slots[server].linkFaultEnded(index)
@@ -209,6 +208,7 @@ extension Simulation {
         timeline.mark(.heal, "every fault heals; the client must converge", at: now)
         for index in slots.indices {
             slots[index].allLinkFaultsEnded()
+            slots[index].discoveryFailsUntil = nil
             slots[index].server.setAuthGlitch(until: nil)
             restoreStrandedLinks(of: index)
             deliverLateCloses(of: index)

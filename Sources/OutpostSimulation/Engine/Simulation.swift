@@ -148,6 +148,8 @@ public final class Simulation {
         /// Upstream: the client's connections its own late close left deaf (see
         /// ``Simulation/closeReachesServer(_:on:)``).
         var deafenedByOwnClose: Set<UInt64> = []
+        /// Until then the server's discovery document cannot be fetched: adding it fails.
+        var discoveryFailsUntil: Timestamp?
         /// What the client did for this server since it was (last) added: the checker's notes.
         var observed = Observations()
         /// Every message the user queued on this server since it was (last) added.
@@ -810,6 +812,12 @@ public final class Simulation {
         guard slots[index].removed else { return }
         guard let process = client else {
             // The app is not running: the user adds it once it is back.
+            queue.schedule(.retryAdding(server: index), at: now.adding(microseconds: Micros.seconds(10)))
+            return
+        }
+        if let until = slots[index].discoveryFailsUntil, now < until {
+            // Discovery failed: nothing was added; the user tries again a little later.
+            trace.record(now, server: index, "addingFailed", "discovery")
             queue.schedule(.retryAdding(server: index), at: now.adding(microseconds: Micros.seconds(10)))
             return
         }

@@ -173,7 +173,8 @@ public struct Scenario: Codable, Hashable, Sendable {
         case removeServer = "remove_server"
         /// Latency rises to `amount` ms for a while.
         case latency
-        /// Discovery of a server being added fails (it is retried).
+        /// The servers' discovery documents cannot be fetched for the duration (their WebSocket
+        /// still works): adding one again fails, and is retried, until it is back.
         case discoveryFailure = "discovery_failure"
         /// The `amount`-th storage write from now (and the `count - 1` after it) fails as the
         /// `error` says; the process lives on.
