@@ -89,4 +89,25 @@ struct FaultCallTests {
         #expect(await world.client.server(home)?.connectionState == .connected)
         try world.check()
     }
+
+    /// What the user wrote offline reaches each conversation in the order written, across a
+    /// relaunch; the checker compares the server's order with the user's.
+    @Test(arguments: [ServerBehaviour.legacy, .extended, .upstream])
+    func writtenOfflineArrivesInOrderAfterARelaunch(behaviour: ServerBehaviour) async throws {
+        let world = try SimulatedWorld(seed: 34)
+        let home = try world.addServer(behaviour, host: "home.example", conversations: ["family", "friends"])
+        try world.runUntilIdle()
+        world.pullPlug()
+        for number in 1...4 {
+            try await world.client.send(Array("family \(number)".utf8), to: "family", on: home)
+            try await world.client.send(Array("friends \(number)".utf8), to: "friends", on: home)
+        }
+        world.killApp()
+        world.advance(by: .seconds(30))
+        world.plugIn()
+        try world.runUntilIdle()
+        #expect(world.serverMessages(on: home, in: "family") == ["family 1", "family 2", "family 3", "family 4"])
+        #expect(world.serverMessages(on: home, in: "friends") == ["friends 1", "friends 2", "friends 3", "friends 4"])
+        try world.check()
+    }
 }

@@ -98,14 +98,12 @@ struct Checker {
             for queued in slot.queued where !outbox.contains(where: { $0.clientMessageID == queued.clientMessageID }) {
                 violations.append("\(prefix): queued message \(queued.clientMessageID) is missing from the outbox (lost)")
             }
+            violations += outboundOrderViolations(slot, outbox: outbox, prefix: prefix)
             // Inbound: every message owed is stored, once, in order, in this partition only.
             var stored: [String: Message] = [:]
             var contents = Set<[UInt8]>()
             for conversation in try partition.conversations() {
                 let messages = try partition.messages(in: conversation.conversationID, limit: Int(Int32.max))
-                for (earlier, later) in zip(messages, messages.dropFirst()) where !(earlier.position < later.position) {
-                    violations.append("\(prefix): \(conversation.conversationID) shows \(earlier.messageID) before \(later.messageID) (wrong order)")
-                }
                 for message in messages {
                     stored[message.messageID] = message
                     if !contents.insert(Self.contentKey(message.conversationID, message.senderID, message.payload)).inserted {
@@ -117,6 +115,11 @@ struct Checker {
                     }
                     if original.payload != message.payload || original.conversationID != message.conversationID {
                         violations.append("\(prefix): \(message.messageID) differs from what the server stored")
+                    }
+                    // The display order is the server's (timestamp, message id) order: a message
+                    // stored under another time than the server's is shown in the wrong place.
+                    if message.serverTimestamp.microseconds != original.serverTimestamp {
+                        violations.append("\(prefix): \(message.messageID) is shown at \(message.serverTimestamp.microseconds), the server stamped it \(original.serverTimestamp) (wrong order)")
                     }
                     if original.isPoison { violations.append("\(prefix): \(message.messageID) is undecodable but was stored") }
                 }
@@ -165,6 +168,33 @@ struct Checker {
             }
         } catch {
             violations.append("\(prefix): reading the partition failed: \(error)")
+        }
+        return violations
+    }
+
+    /// Per conversation, the server stored the user's messages in the order the user wrote
+    /// them (the outbox is FIFO per conversation; a retried copy counts where it first landed).
+    private func outboundOrderViolations(_ slot: Simulation.ServerSlot, outbox: [OutboxItem], prefix: String) -> [String] {
+        let conversationOf = Dictionary(outbox.map { ($0.clientMessageID, $0.conversationID) }, uniquingKeysWith: { first, _ in first })
+        var written: [String: [[UInt8]]] = [:]
+        for queued in slot.queued {
+            guard let conversation = conversationOf[queued.clientMessageID] else { continue }
+            written[conversation, default: []].append(queued.payload)
+        }
+        var violations: [String] = []
+        for conversation in written.keys.sorted() {
+            let mine = Set(written[conversation]!)
+            var stored: [[UInt8]] = []
+            var seen = Set<[UInt8]>()
+            for message in slot.server.messages where message.conversationID == conversation && message.senderID == Simulation.userID
+                && mine.contains(message.payload) && seen.insert(message.payload).inserted {
+                stored.append(message.payload)
+            }
+            let expected = written[conversation]!.filter { seen.contains($0) }
+            if let index = zip(expected, stored).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
+                let text = { (payload: [UInt8]) in String(decoding: payload, as: UTF8.self) }
+                violations.append("\(prefix): in \(conversation) the server stored \(text(stored[index])) where the user wrote \(text(expected[index])) (outbound order)")
+            }
         }
         return violations
     }
