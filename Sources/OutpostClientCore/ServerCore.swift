@@ -128,8 +128,24 @@ public struct ServerCore: Sendable {
         self.random = random
         capabilities = ServerCapabilities(advertised: config.capabilities)
         self.telemetry = telemetry
-        session = ServerSession(configuration: configuration.session, capabilities: capabilities, snapshot: snapshot,
-                                seed: self.random.next())
+        session = ServerSession(configuration: configuration.session, capabilities: capabilities,
+                                snapshot: Self.deliberatelyBroken(snapshot, configuration.deliberateBug), seed: self.random.next())
+    }
+
+    /// The snapshot as a deliberately broken client would read it.
+    private static func deliberatelyBroken(_ snapshot: SessionSnapshot, _ bug: DeliberateBug?) -> SessionSnapshot {
+        guard bug == .reorderOutboxAfterRelaunch else { return snapshot }
+        // Wrong on purpose: the queue comes back from disk newest first.
+        var broken = snapshot
+        let positions = snapshot.pendingOutbox.map(\.queuePosition).reversed()
+        broken.pendingOutbox = zip(snapshot.pendingOutbox, positions).map { item, position in
+            OutboxItem(queuePosition: position, clientMessageID: item.clientMessageID, conversationID: item.conversationID,
+                       messageType: item.messageType, payload: item.payload, state: item.state, enqueuedAt: item.enqueuedAt,
+                       expiresAt: item.expiresAt, attempts: item.attempts, lastRequestID: item.lastRequestID,
+                       serverMessageID: item.serverMessageID, serverTimestamp: item.serverTimestamp, failure: item.failure,
+                       updatedAt: item.updatedAt)
+        }
+        return broken
     }
 
     // MARK: Observation
@@ -355,6 +371,14 @@ public struct ServerCore: Sendable {
                 })
             }
         }
+        if configuration.deliberateBug == .keepExpiredAfterSending {
+            // Wrong on purpose (as the client once was): an item that expired stays expired
+            // when the server shows it stored it.
+            writes = writes.filter { operation in
+                guard case .markSent(let clientMessageID, _, _) = operation else { return true }
+                return (try? partition.outboxItem(clientMessageID))?.state != .expired
+            }
+        }
         if configuration.deliberateBug == .acknowledgeBeforeStoring {
             // Wrong on purpose: inbound messages are stored with the next input's writes, after
             // their acknowledgements and the cursor have gone out.
@@ -552,8 +576,8 @@ public struct ServerCore: Sendable {
     private mutating func rebuildSession() {
         do {
             let snapshot = try partition.sessionSnapshot()
-            session = ServerSession(configuration: configuration.session, capabilities: capabilities, snapshot: snapshot,
-                                    seed: random.next())
+            session = ServerSession(configuration: configuration.session, capabilities: capabilities,
+                                    snapshot: Self.deliberatelyBroken(snapshot, configuration.deliberateBug), seed: random.next())
             sessionGeneration += 1
             awaitingRecovery = false
         } catch {
@@ -732,4 +756,8 @@ public struct ServerStatus: Hashable, Sendable {
     case acknowledgeBeforeStoring = "ack_before_store"
     /// Receive and acknowledge every message, but leave one in a hundred unstored.
     case dropOneInHundred = "drop_one_in_hundred"
+    /// After a relaunch, send what waits in the outbox newest first.
+    case reorderOutboxAfterRelaunch = "reorder_outbox_after_relaunch"
+    /// Leave an item expired when the server shows that it stored it.
+    case keepExpiredAfterSending = "keep_expired_after_sending"
 }
