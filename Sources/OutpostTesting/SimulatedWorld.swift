@@ -226,6 +226,9 @@ public final class SimulatedWorld {
     /// The app dies at its `write`-th write to the store from now (a crash in the middle of a commit).
     public func crashAtWrite(_ write: Int64) { inject(.killAtWrite, amount: write) }
 
+    /// The app is killed now, and killed again at the `write`-th write of its relaunch.
+    public func crashDuringRelaunch(atWrite write: Int64) { inject(.killDuringRelaunch, amount: write) }
+
     /// Any fault of the scenario format, now: the same kinds and fields as a scenario file's
     /// `faults` (see `Scenario.FaultKind`).
     public func inject(_ kind: Scenario.FaultKind, on servers: [ServerID]? = nil, for duration: Duration? = nil,

@@ -7,7 +7,7 @@ import Testing
 struct FaultCallTests {
     enum FaultCall: String, CaseIterable, Sendable {
         case dropConnections, blackHole, partition, flap, background, pullPlug, killAndRelaunch, restartServer,
-             clockStep, sessionExpiry, rateLimit, storageFailure, crashAtWrite, lowPower
+             clockStep, sessionExpiry, rateLimit, storageFailure, crashAtWrite, crashDuringRelaunch, lowPower
 
         @MainActor func apply(to world: SimulatedWorld, on server: ServerID) {
             switch self {
@@ -27,6 +27,7 @@ struct FaultCallTests {
             case .rateLimit: world.rateLimit([server], for: .seconds(60))
             case .storageFailure: world.failStorage(atWrite: 2, count: 2, error: "io_error")
             case .crashAtWrite: world.crashAtWrite(3)
+            case .crashDuringRelaunch: world.crashDuringRelaunch(atWrite: 2)
             case .lowPower: world.inject(.lowPower, for: .seconds(600))
             }
         }

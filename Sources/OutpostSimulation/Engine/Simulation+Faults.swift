@@ -47,6 +47,9 @@ extension Simulation {
             kill()
         case .killAtWrite:
             client?.core.store.faultInjector = .crash(atWrite: Int(max(fault.amount ?? 1, 1)))
+        case .killDuringRelaunch:
+            crashAtRelaunchWrite = Int(max(fault.amount ?? 1, 1))
+            kill()
         case .storageFailure:
             let code: StoreError.Code = switch fault.error {
             case "busy": .busy
@@ -216,6 +219,7 @@ extension Simulation {
             slots[index].server.setRateLimit(perSecond: 30, burst: 10)
         }
         client?.core.store.faultInjector = nil
+        crashAtRelaunchWrite = nil
         if client == nil { launch() }
         enterForeground()
         restoreNetwork()

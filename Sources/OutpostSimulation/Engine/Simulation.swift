@@ -243,6 +243,8 @@ public final class Simulation {
     var isLowPower = false
     var backgroundGeneration: UInt64 = 0
     var healed = false
+    /// `kill_during_relaunch`: the next launch dies at this write.
+    var crashAtRelaunchWrite: Int?
     var storageErrors: [String] = []
     var stats = Statistics()
     let masterKey: [UInt8]
@@ -539,6 +541,10 @@ public final class Simulation {
         } catch {
             storageErrors.append("relaunch failed: \(error)")
             return
+        }
+        if let write = crashAtRelaunchWrite {
+            crashAtRelaunchWrite = nil
+            core.store.faultInjector = .crash(atWrite: write)
         }
         var loaded: [ServerID: ServerCore] = [:]
         for serverCore in core.loadServers(now: now) { loaded[serverCore.id] = serverCore }

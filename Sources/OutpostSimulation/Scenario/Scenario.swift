@@ -157,6 +157,10 @@ public struct Scenario: Codable, Hashable, Sendable {
         case kill
         /// The client process is killed at its `amount`-th storage write from now.
         case killAtWrite = "kill_at_write"
+        /// The client process is killed now, and killed again at the `amount`-th storage write
+        /// of its relaunch (reopening its servers, resending, catching up); the launch after
+        /// that must recover from both.
+        case killDuringRelaunch = "kill_during_relaunch"
         /// Servers restart (connections closed with 4006, data kept).
         case serverRestart = "server_restart"
         /// Servers are down for a while.
@@ -248,13 +252,13 @@ public struct Scenario: Codable, Hashable, Sendable {
                     problems.append("\(path).amount: a clock step of \(amount) s is larger than \(Self.longestSeconds) s")
                 case .latency where !(0...60_000).contains(amount):
                     problems.append("\(path).amount: a latency of \(amount) ms is outside 0...60000 (as network.latency_ms)")
-                case .burst, .poison, .largePosts, .redeliver, .killAtWrite, .storageFailure:
+                case .burst, .poison, .largePosts, .redeliver, .killAtWrite, .killDuringRelaunch, .storageFailure:
                     // Counts of messages, redeliveries or writes: at least one, and few enough that
                     // the run ends (a burst of 10^12 would never finish).
                     let limit: Int64 = switch fault.kind {
                     case .redeliver: 100
                     case .largePosts: 1_000
-                    case .killAtWrite, .storageFailure: 1_000_000
+                    case .killAtWrite, .killDuringRelaunch, .storageFailure: 1_000_000
                     default: 100_000
                     }
                     if !(1...limit).contains(amount) {
