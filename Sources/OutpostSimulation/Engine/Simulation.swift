@@ -226,6 +226,7 @@ public final class Simulation {
     let scenario: Scenario
     let options: Options
     let dataDirectory: String
+    /// Virtual time: moved only by the event loop, and by ``run(until:)`` to a deadline.
     var now = Timestamp.zero
     var queue = EventQueue<Event>()
     var slots: [ServerSlot] = []
