@@ -11,12 +11,9 @@ func measure<T>(_ body: () throws -> T) rethrows -> (T, Double) {
     return (value, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
 }
 
-func scratchDirectory() -> String {
-    NSTemporaryDirectory() + "outpost-sim-\(ProcessInfo.processInfo.processIdentifier)"
-}
-
-func reproduceCommand(_ scenario: String, seed: UInt64) -> String {
-    "swift run -c release outpost-sim run \(scenario) --seed \(seed)"
+/// The command that runs `scenario` again; without a seed, the one the scenario names.
+func reproduceCommand(_ scenario: String, seed: UInt64? = nil) -> String {
+    "swift run -c release outpost-sim run \(scenario)" + (seed.map { " --seed \($0)" } ?? "")
 }
 
 func printSummary(_ rows: [(SimulationResult, Double)]) {
@@ -52,16 +49,18 @@ struct Run: ParsableCommand {
     @Option(help: "Write the HTML report here.")
     var report: String?
 
-    @Flag(help: "Keep the client's data directory.")
+    @Flag(help: "Keep the client's data directory, and print where it is.")
     var keep = false
 
     @Flag(help: "Print the client's redacted diagnostics at the end, as a user would paste them into a bug report.")
     var diagnostics = false
 
     func run() throws {
+        let scratch = try ScratchDirectory.make()
+        defer { if !keep { scratch.remove() } }
         let loaded = try ScenarioLibrary.load(scenario)
         let seed = self.seed ?? loaded.seed ?? 1
-        var options = Simulation.Options(seed: seed, workDirectory: scratchDirectory())
+        var options = Simulation.Options(seed: seed, workDirectory: scratch.path)
         options.keepFiles = keep
         options.tracePath = trace
         options.recordTimeline = report != nil
@@ -80,8 +79,14 @@ struct Run: ParsableCommand {
             for violation in result.violations.prefix(40) { print("  ✗ \(violation)") }
             if result.violations.count > 40 { print("  … and \(result.violations.count - 40) more") }
             print("Reproduce: \(reproduceCommand(scenario, seed: seed))")
-            throw ExitCode.failure
         }
+        if keep {
+            let kept = scratch.clientDirectory(seed: seed)
+            print(FileManager.default.fileExists(atPath: kept)
+                ? "Kept the client's data directory at \(kept)"
+                : "Kept \(scratch.path); the run wrote no client data directory")
+        }
+        if !result.passed { throw ExitCode.failure }
     }
 }
 
@@ -120,19 +125,25 @@ struct Sweep: ParsableCommand {
     var scenario = "swarm"
 
     func run() throws {
+        let scratch = try ScratchDirectory.make()
+        defer { scratch.remove() }
         let loaded = try ScenarioLibrary.load(scenario)
         let seeds = seeds.range.filter { shard == nil || $0 % shard!.count == shard!.index }
         var failures: [SimulationResult] = []
         var events = 0
+        var progress = SweepProgress(total: seeds.count)
         let (_, wall) = measure {
-            for (done, seed) in seeds.enumerated() {
-                let result = Simulation(scenario: loaded, options: .init(seed: seed, workDirectory: scratchDirectory())).run()
+            for seed in seeds {
+                progress.starting(seed: seed, failed: failures.count)
+                let (result, seedWall) = measure {
+                    Simulation(scenario: loaded, options: .init(seed: seed, workDirectory: scratch.path)).run()
+                }
+                progress.finished(wallSeconds: seedWall)
                 events += result.statistics.events
                 if !result.passed { failures.append(result) }
-                FileHandle.standardError.write(Data("\r\(done + 1)/\(seeds.count) seeds, \(failures.count) failed".utf8))
             }
         }
-        FileHandle.standardError.write(Data("\n".utf8))
+        progress.end(failed: failures.count)
         print("\(seeds.count) seeds of \(loaded.name) in \(String(format: "%.1f", wall)) s (\(events) events): \(seeds.count - failures.count) passed, \(failures.count) failed")
         for failure in failures {
             print("  ✗ seed \(failure.seed): \(failure.violations.first ?? "")")
@@ -153,11 +164,13 @@ struct CheckDeterminism: ParsableCommand {
     var scenario = "swarm"
 
     func run() throws {
+        let scratch = try ScratchDirectory.make()
+        defer { scratch.remove() }
         let loaded = try ScenarioLibrary.load(scenario)
         var mismatches: [UInt64] = []
         for seed in seeds.range {
-            let first = Simulation(scenario: loaded, options: .init(seed: seed, workDirectory: scratchDirectory())).run()
-            let second = Simulation(scenario: loaded, options: .init(seed: seed, workDirectory: scratchDirectory())).run()
+            let first = Simulation(scenario: loaded, options: .init(seed: seed, workDirectory: scratch.path)).run()
+            let second = Simulation(scenario: loaded, options: .init(seed: seed, workDirectory: scratch.path)).run()
             if first.traceHash != second.traceHash { mismatches.append(seed) }
             print("seed \(seed): \(String(first.traceHash, radix: 16)) \(first.traceHash == second.traceHash ? "==" : "!=") \(String(second.traceHash, radix: 16))")
         }
@@ -168,7 +181,11 @@ struct CheckDeterminism: ParsableCommand {
 
 struct Shrink: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Reduce a failing run's fault schedule to a minimal one and write it as a scenario file.")
+        abstract: "Reduce a failing run's fault schedule and workload to a minimal one and write it as a scenario file.",
+        discussion: """
+            The file carries the failing seed, so `outpost-sim run <file>` reproduces the failure \
+            without --seed.
+            """)
 
     @Argument(help: "The failing scenario.")
     var scenario: String
@@ -180,18 +197,32 @@ struct Shrink: ParsableCommand {
     var output: String?
 
     func run() throws {
-        let loaded = Shrinker.materialised(try ScenarioLibrary.load(scenario), seed: seed)
-        guard let outcome = Shrinker.shrink(loaded, fails: { candidate in
-            Simulation(scenario: candidate, options: .init(seed: seed, workDirectory: scratchDirectory())).run().violations
-        }) else {
+        let scratch = try ScratchDirectory.make()
+        defer { scratch.remove() }
+        let original = try ScenarioLibrary.load(scenario)
+        let loaded = Shrinker.materialised(original, seed: seed)
+        let outcome = Shrinker.shrink(loaded, seed: seed) { candidate in
+            Simulation(scenario: candidate, options: .init(seed: seed, workDirectory: scratch.path)).run().violations
+        }
+        guard let outcome else {
+            if loaded != original,
+               !Simulation(scenario: original, options: .init(seed: seed, workDirectory: scratch.path)).run().passed {
+                // Not a passing seed: the faults the swarm drew, once written out, no longer fail.
+                throw CommandFailure("seed \(seed) of \(original.name) fails, but not with its swarm faults written out; nothing to shrink")
+            }
             print("Seed \(seed) of \(loaded.name) passes: nothing to shrink.")
             return
         }
         let path = output ?? "\(outcome.scenario.name).json"
         try outcome.scenario.encoded().write(to: URL(fileURLWithPath: path))
-        print("Shrunk \(loaded.faults.count) faults to \(outcome.scenario.faults.count) in \(outcome.runs) runs; still fails with:")
+        let faults = "Shrunk \(loaded.faults.count) faults to \(outcome.scenario.faults.count) in \(outcome.runs) runs"
+        print(outcome.workloadReductions.isEmpty ? faults + "; the workload stays as it was." : faults + ", and the workload:")
+        for reduction in outcome.workloadReductions { print("  \(reduction)") }
+        print("It still fails with seed \(seed):")
         for violation in outcome.violations.prefix(5) { print("  ✗ \(violation)") }
-        print("Wrote \(path). Reproduce: \(reproduceCommand(path, seed: seed))")
+        // `run` takes a bare word for a scenario's name: a file called so needs a directory in front.
+        let argument = path.hasSuffix(".json") || path.contains("/") ? path : "./" + path
+        print("Wrote \(path) (with seed \(seed)). Reproduce: \(reproduceCommand(argument))")
     }
 }
 
@@ -199,9 +230,15 @@ struct List: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the named scenarios.")
 
     func run() throws {
-        for name in ScenarioLibrary.names() {
+        let names = ScenarioLibrary.names()
+        guard !names.isEmpty else {
+            throw CommandFailure("no scenarios found: no Simulator/Scenarios above \(FileManager.default.currentDirectoryPath), and none built into the tool")
+        }
+        // As wide as the longest name: `padding(toLength:)` would cut a longer one short.
+        let width = names.map(\.count).max() ?? 0
+        for name in names {
             let scenario = try ScenarioLibrary.load(name)
-            print("\(name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(scenario.servers.count) servers, \(scenario.durationSeconds) s: \(scenario.description)")
+            print("\(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(scenario.servers.count) servers, \(scenario.durationSeconds) s: \(scenario.description)")
         }
     }
 }

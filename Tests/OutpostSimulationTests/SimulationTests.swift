@@ -153,7 +153,7 @@ struct SimulationTests {
         let failure = try #require(caught, "the checker never caught the broken client")
         #expect(failure.result.violations.contains { $0.contains("was lost") })
 
-        let shrunk = try #require(Shrinker.shrink(scenario) { Self.run($0, seed: 1).violations })
+        let shrunk = try #require(Shrinker.shrink(scenario, seed: 1) { Self.run($0, seed: 1).violations })
         #expect(!shrunk.violations.isEmpty)
         #expect(shrunk.scenario.faults.count < scenario.faults.count)
         #expect(shrunk.scenario.faults.contains { $0.kind == .killAtWrite })
