@@ -172,6 +172,48 @@ extension ScenarioLibrary {
 }
 
 """#),
+        ("coarse-timestamps", #"""
+{
+  "name": "coarse-timestamps",
+  "description": "History servers without sequence stamp to the second, so hundreds of messages share a timestamp and history pages split them: the cursor pair (timestamp, message id) must break the ties, through disconnects, kills and catch-ups.",
+  "seed": 1,
+  "duration_seconds": 3600,
+  "liveness_seconds": 1800,
+  "swarm": false,
+  "servers": {
+    "count": 4,
+    "behaviour": "extended",
+    "extensions": ["idempotent-send", "history"],
+    "peers_per_server": 3,
+    "conversations_per_server": 3,
+    "timestamp_resolution_ms": 1000
+  },
+  "network": {
+    "latency_ms": 40,
+    "jitter_ms": 20
+  },
+  "workload": {
+    "peer_messages_per_hour": 600,
+    "user_messages_per_hour": 600,
+    "other_device_reads": true
+  },
+  "client": {
+    "pool_capacity": 32
+  },
+  "faults": [
+    { "at_seconds": 300, "kind": "partition", "servers": [0, 1], "duration_seconds": 120 },
+    { "at_seconds": 310, "kind": "burst", "servers": [0, 1, 2], "amount": 350 },
+    { "at_seconds": 900, "kind": "unreachable", "duration_seconds": 60 },
+    { "at_seconds": 910, "kind": "burst", "amount": 420 },
+    { "at_seconds": 961, "kind": "kill" },
+    { "at_seconds": 1800, "kind": "blackhole", "servers": [2, 3], "duration_seconds": 90 },
+    { "at_seconds": 1805, "kind": "burst", "servers": [2, 3], "amount": 250 },
+    { "at_seconds": 2400, "kind": "reset" },
+    { "at_seconds": 2400, "kind": "burst", "amount": 300 }
+  ]
+}
+
+"""#),
         ("commuters-day", #"""
 {
   "name": "commuters-day",
@@ -331,6 +373,46 @@ extension ScenarioLibrary {
       "kind": "background",
       "duration_seconds": 25200
     }
+  ]
+}
+
+"""#),
+        ("crash-during-recovery", #"""
+{
+  "name": "crash-during-recovery",
+  "description": "The app is killed, and killed again at a storage write of its relaunch (servers reopened, the outbox resent, a backlog caught up), some of them after a long time offline: the launch after that must recover from both.",
+  "seed": 1,
+  "duration_seconds": 5400,
+  "liveness_seconds": 1800,
+  "swarm": false,
+  "servers": {
+    "count": 5,
+    "behaviour": "any",
+    "peers_per_server": 3,
+    "conversations_per_server": 2
+  },
+  "network": {
+    "latency_ms": 40,
+    "jitter_ms": 20
+  },
+  "workload": {
+    "peer_messages_per_hour": 120,
+    "user_messages_per_hour": 240,
+    "other_device_reads": true
+  },
+  "client": {
+    "pool_capacity": 32
+  },
+  "faults": [
+    { "at_seconds": 300, "kind": "kill_during_relaunch", "amount": 1 },
+    { "at_seconds": 900, "kind": "unreachable", "duration_seconds": 600 },
+    { "at_seconds": 1000, "kind": "burst", "amount": 200 },
+    { "at_seconds": 1499, "kind": "kill_during_relaunch", "amount": 3 },
+    { "at_seconds": 2400, "kind": "unreachable", "duration_seconds": 300 },
+    { "at_seconds": 2500, "kind": "burst", "amount": 300 },
+    { "at_seconds": 2699, "kind": "kill_during_relaunch", "amount": 8 },
+    { "at_seconds": 3600, "kind": "kill_during_relaunch", "amount": 2 },
+    { "at_seconds": 3605, "kind": "kill_during_relaunch", "amount": 5 }
   ]
 }
 
@@ -1176,6 +1258,131 @@ extension ScenarioLibrary {
 }
 
 """#),
+        ("short-lifespan", #"""
+{
+  "name": "short-lifespan",
+  "description": "Messages may wait a minute to be sent, and black holes, each longer than that, keep swallowing the answers to sends the servers stored. An item a server with history stored ends sent, even after it expired waiting; the others expire, told to the user; nothing is lost.",
+  "seed": 1,
+  "duration_seconds": 3600,
+  "liveness_seconds": 1800,
+  "swarm": false,
+  "servers": {
+    "count": 6,
+    "behaviour": "any",
+    "peers_per_server": 2,
+    "conversations_per_server": 2
+  },
+  "network": {
+    "latency_ms": 40,
+    "jitter_ms": 20
+  },
+  "workload": {
+    "peer_messages_per_hour": 60,
+    "user_messages_per_hour": 7200
+  },
+  "client": {
+    "pool_capacity": 32,
+    "outbox_lifespan_seconds": 60
+  },
+  "faults": [
+    {
+      "at_seconds": 100,
+      "kind": "blackhole",
+      "duration_seconds": 150
+    },
+    {
+      "at_seconds": 290,
+      "kind": "blackhole",
+      "duration_seconds": 150
+    },
+    {
+      "at_seconds": 480,
+      "kind": "blackhole",
+      "duration_seconds": 150
+    },
+    {
+      "at_seconds": 670,
+      "kind": "blackhole",
+      "duration_seconds": 150
+    },
+    {
+      "at_seconds": 860,
+      "kind": "blackhole",
+      "duration_seconds": 150
+    },
+    {
+      "at_seconds": 1050,
+      "kind": "blackhole",
+      "duration_seconds": 150
+    },
+    {
+      "at_seconds": 1240,
+      "kind": "blackhole",
+      "duration_seconds": 150
+    },
+    {
+      "at_seconds": 1430,
+      "kind": "blackhole",
+      "duration_seconds": 150
+    },
+    {
+      "at_seconds": 1620,
+      "kind": "blackhole",
+      "duration_seconds": 150
+    },
+    {
+      "at_seconds": 1800,
+      "kind": "kill"
+    },
+    {
+      "at_seconds": 1810,
+      "kind": "blackhole",
+      "duration_seconds": 150
+    },
+    {
+      "at_seconds": 2000,
+      "kind": "blackhole",
+      "duration_seconds": 150
+    },
+    {
+      "at_seconds": 2190,
+      "kind": "blackhole",
+      "duration_seconds": 150
+    },
+    {
+      "at_seconds": 2380,
+      "kind": "blackhole",
+      "duration_seconds": 150
+    },
+    {
+      "at_seconds": 2570,
+      "kind": "blackhole",
+      "duration_seconds": 150
+    },
+    {
+      "at_seconds": 2760,
+      "kind": "blackhole",
+      "duration_seconds": 150
+    },
+    {
+      "at_seconds": 2950,
+      "kind": "blackhole",
+      "duration_seconds": 150
+    },
+    {
+      "at_seconds": 3140,
+      "kind": "blackhole",
+      "duration_seconds": 150
+    },
+    {
+      "at_seconds": 3330,
+      "kind": "blackhole",
+      "duration_seconds": 150
+    }
+  ]
+}
+
+"""#),
         ("six-devices", #"""
 {
   "name": "six-devices",
@@ -1203,6 +1410,48 @@ extension ScenarioLibrary {
     "pool_capacity": 32
   },
   "faults": []
+}
+
+"""#),
+        ("slow-link", #"""
+{
+  "name": "slow-link",
+  "description": "A 128 kbit/s link: a backlog of hundreds of messages takes many seconds to arrive, frames queue behind it (pongs included), and the connection drops, the app is killed and the network goes away in the middle of catch-up.",
+  "seed": 1,
+  "duration_seconds": 5400,
+  "liveness_seconds": 1800,
+  "swarm": false,
+  "servers": {
+    "count": 4,
+    "behaviour": "any",
+    "peers_per_server": 3,
+    "conversations_per_server": 2
+  },
+  "network": {
+    "latency_ms": 80,
+    "jitter_ms": 40,
+    "bandwidth_kbps": 128
+  },
+  "workload": {
+    "peer_messages_per_hour": 120,
+    "user_messages_per_hour": 120,
+    "other_device_reads": true
+  },
+  "client": {
+    "pool_capacity": 32
+  },
+  "faults": [
+    { "at_seconds": 60, "kind": "unreachable", "duration_seconds": 900 },
+    { "at_seconds": 120, "kind": "burst", "amount": 700 },
+    { "at_seconds": 120, "kind": "large_posts", "servers": [1], "amount": 5 },
+    { "at_seconds": 966, "kind": "reset", "servers": [0, 1] },
+    { "at_seconds": 1800, "kind": "unreachable", "duration_seconds": 600 },
+    { "at_seconds": 1900, "kind": "burst", "amount": 500 },
+    { "at_seconds": 2404, "kind": "kill" },
+    { "at_seconds": 3600, "kind": "partition", "servers": [2, 3], "duration_seconds": 300 },
+    { "at_seconds": 3650, "kind": "burst", "servers": [2, 3], "amount": 400 },
+    { "at_seconds": 3908, "kind": "unreachable", "duration_seconds": 30 }
+  ]
 }
 
 """#),
