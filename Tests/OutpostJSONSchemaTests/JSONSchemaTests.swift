@@ -235,7 +235,7 @@ struct JSONSchemaTests {
     @Test(arguments: [
         (#"{ "at_seconds": 3, "kind": "outage", "servers": [0, 1] }"#, [String]()),
         (#"{ "at_seconds": 3, "kind": "flop" }"#,
-         [#"$.faults[2].kind: "flop" is not one of "reset", "blackhole", "partition", "flap", "background", "unreachable", "kill", "kill_at_write", "server_restart", "outage", "clock_step", "session_expiry", "rate_limit", "burst", "remove_server", "latency", "discovery_failure", "storage_failure", "poison", "redeliver", "readd_server", "corrupt_partition", "auth_glitch", "large_posts", "network_switch", "low_power" (did you mean "flap"?)"#]),
+         [#"$.faults[2].kind: "flop" is not one of "reset", "blackhole", "partition", "flap", "background", "unreachable", "kill", "kill_at_write", "server_restart", "outage", "clock_step", "session_expiry", "rate_limit", "burst", "remove_server", "latency", "discovery_failure", "storage_failure", "poison", "redeliver", "readd_server", "corrupt_partition", "auth_glitch", "large_posts", "network_switch", "low_power", "kill_during_relaunch" (did you mean "flap"?)"#]),
         (#"{ "at_seconds": -1, "kind": "kill", "duration_seconds": 0, "sever": 1 }"#,
          ["$.faults[2].at_seconds: -1 is less than the minimum 0",
           "$.faults[2].duration_seconds: 0 is not greater than the exclusive minimum 0",

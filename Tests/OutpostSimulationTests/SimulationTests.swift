@@ -92,10 +92,12 @@ struct SimulationTests {
         #expect(Self.run(scenario, seed: 1).traceHash != Self.run(scenario, seed: 2).traceHash)
     }
 
-    @Test func aSweepOfTwoHundredSwarmSeedsPasses() throws {
+    /// Two hundred swarm seeds, in four shards of fifty that run side by side.
+    @Test(arguments: 0..<4)
+    func aSweepOfTwoHundredSwarmSeedsPasses(shard: Int) throws {
         let scenario = try Self.scenario("swarm")
         var failures: [String] = []
-        for seed in UInt64(1_000)..<1_200 {
+        for seed in UInt64(1_000 + 50 * shard)..<UInt64(1_050 + 50 * shard) {
             let result = Self.run(scenario, seed: seed)
             if !result.passed { failures.append("seed \(seed): \(result.violations.first ?? "")") }
         }
