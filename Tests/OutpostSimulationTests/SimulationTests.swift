@@ -92,9 +92,10 @@ struct SimulationTests {
         #expect(Self.run(scenario, seed: 1).traceHash != Self.run(scenario, seed: 2).traceHash)
     }
 
-    /// Two hundred swarm seeds, in four shards of fifty that run side by side.
-    @Test(arguments: 0..<4)
-    func aSweepOfTwoHundredSwarmSeedsPasses(shard: Int) throws {
+    /// A hundred swarm seeds, in two shards of fifty that run side by side (CI sweeps three
+    /// hundred more with the release build, where they cost a fraction of this).
+    @Test(arguments: 0..<2)
+    func aSweepOfAHundredSwarmSeedsPasses(shard: Int) throws {
         let scenario = try Self.scenario("swarm")
         var failures: [String] = []
         for seed in UInt64(1_000 + 50 * shard)..<UInt64(1_050 + 50 * shard) {
