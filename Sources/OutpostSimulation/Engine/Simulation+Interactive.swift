@@ -260,13 +260,6 @@ extension Simulation {
         run(until: now.adding(microseconds: Micros.seconds(livenessSeconds)))
         return check()
     }
-
-    /// Closes the app's store (at the end of a test).
-    public func shutDown() {
-        client?.core.close()
-        client = nil
-        if !options.keepFiles { try? FileManager.default.removeItem(atPath: dataDirectory) }
-    }
 }
 
 extension Simulation.Event {
